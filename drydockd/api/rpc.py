@@ -1,0 +1,59 @@
+"""oslo.messaging plumbing of the public API plane.
+
+``[DEFAULT] transport_url`` (oslo.messaging's own option) selects the API
+plane. drydock's default, ``kombu+memory:////``, is the embedded default: the
+API endpoints run inside the calling process (see ``embedded``).
+"""
+
+import oslo_messaging as messaging
+from oslo_messaging import opts as messaging_opts
+
+EMBEDDED_URL = 'kombu+memory:////'
+ALLOWED_EXMODS = ['drydockd.common.exception']
+CONTROL_EXCHANGE = 'drydock'
+
+_registered = set()
+
+
+def register_opts(conf):
+    """Register oslo.messaging's options so ``transport_url`` can be read."""
+    if id(conf) in _registered:
+        return
+    messaging.set_transport_defaults(CONTROL_EXCHANGE)
+    for group, opts in messaging_opts.list_opts():
+        conf.register_opts(opts, group=group)
+    # oslo.messaging defaults to rabbit://; drydock's default is embedded.
+    conf.set_default('transport_url', EMBEDDED_URL)
+    _registered.add(id(conf))
+
+
+def api_url(conf, override=None):
+    register_opts(conf)
+    return override or conf.transport_url
+
+
+def is_embedded(url):
+    return url.startswith('kombu+memory:')
+
+
+_transports = {}
+
+
+def get_transport(conf, url):
+    """One transport per URL per process (the memory broker is per-URL)."""
+    register_opts(conf)
+    if is_embedded(url):
+        # The in-process broker has no heartbeats to check.
+        conf.set_default('heartbeat_timeout_threshold', 0,
+                         group='oslo_messaging_rabbit')
+    if url not in _transports:
+        _transports[url] = messaging.get_rpc_transport(
+            conf, url=url, allowed_remote_exmods=ALLOWED_EXMODS)
+    return _transports[url]
+
+
+def get_server(conf, transport, endpoints):
+    target = messaging.Target(topic=conf.manager.topic, server=conf.host)
+    return messaging.get_rpc_server(
+        transport, target, endpoints,
+        access_policy=messaging.DefaultRPCAccessPolicy)

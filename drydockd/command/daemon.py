@@ -1,0 +1,30 @@
+"""``drydockd manager|executor|receiver|all-in-one``."""
+
+import logging
+import sys
+
+from drydockd.command import services
+from drydockd.common import logs
+from drydockd.conf import config
+
+USAGE = ('usage: drydockd {%s} [--config-file FILE] [--debug]'
+         % ','.join(services.BUILDERS))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in services.BUILDERS:
+        print(USAGE, file=sys.stderr)
+        return 2
+    conf = config.parse_args(argv[1:])
+    logs.setup(conf.debug)
+    try:
+        launcher = services.BUILDERS[argv[0]](conf)
+    except services.StartupError as exc:
+        logging.getLogger(__name__).error('%s', exc)
+        return 1
+    return launcher.run()
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""``drydock-manage``: database migrations and config checks.
+
+    drydock-manage [--config-file F] db upgrade [REVISION]
+    drydock-manage [--config-file F] db downgrade [REVISION]
+    drydock-manage [--config-file F] db current
+    drydock-manage [--config-file F] config check
+"""
+
+import argparse
+import sys
+
+from drydockd.conf import config
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog='drydock-manage')
+    parser.add_argument('--config-file', action='append', default=[])
+    parser.add_argument('--debug', action='store_true')
+    nouns = parser.add_subparsers(dest='noun', required=True)
+    db = nouns.add_parser('db', help='database schema migrations')
+    verbs = db.add_subparsers(dest='verb', required=True)
+    up = verbs.add_parser('upgrade', help='upgrade to REVISION (head)')
+    up.add_argument('revision', nargs='?', default='head')
+    down = verbs.add_parser('downgrade', help='downgrade to REVISION (base)')
+    down.add_argument('revision', nargs='?', default='base')
+    verbs.add_parser('current', help='show current and head revisions')
+    cfg = nouns.add_parser('config', help='configuration')
+    cfg_verbs = cfg.add_subparsers(dest='verb', required=True)
+    cfg_verbs.add_parser('check', help='parse the config and report')
+    return parser
+
+
+def _conf(args):
+    argv = []
+    for path in args.config_file:
+        argv += ['--config-file', path]
+    return config.parse_args(argv)
+
+
+def _db(args, conf):
+    from drydockd.db import api as db_api
+    from drydockd.db import migration
+    url = conf.database.connection
+    if args.verb == 'upgrade':
+        migration.upgrade(url, args.revision)
+    elif args.verb == 'downgrade':
+        migration.downgrade(url, args.revision)
+    current, head = migration.current(db_api.get_instance(conf).engine)
+    print('current: %s\nhead: %s' % (current or 'base', head))
+    return 0
+
+
+def _config(args, conf):
+    from drydockd.conf import opts
+    for group, group_opts in opts.list_opts():
+        node = conf if group == 'DEFAULT' else conf[group]
+        for opt in group_opts:
+            value = '****' if opt.secret else node[opt.dest]
+            print('%s.%s = %s' % (group, opt.dest, value))
+    return 0
+
+
+def main(argv=None):
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        conf = _conf(args)
+        return {'db': _db, 'config': _config}[args.noun](args, conf)
+    except Exception as exc:  # noqa: BLE001 - one line for the operator
+        if args.debug:
+            raise
+        print('drydock-manage: %s: %s' % (type(exc).__name__,
+                                          str(exc).splitlines()[0]),
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Which services each ``drydockd`` process runs, and startup checks."""
+
+from drydockd.api import rpc
+from drydockd.common import launcher as launcher_mod
+from drydockd.db import api as db_api
+from drydockd.db import migration
+
+
+class StartupError(Exception):
+    pass
+
+
+def check_database(conf, upgrade_embedded=False):
+    """Refuse to start on an unmigrated database, with the fix in words.
+
+    The embedded default (SQLite) is upgraded in place, so the demo needs
+    no separate step; server databases are upgraded by the operator.
+    """
+    url = conf.database.connection
+    db = db_api.get_instance(conf)
+    if upgrade_embedded and url.startswith('sqlite'):
+        migration.upgrade(url)
+    current, head = migration.current(db.engine)
+    if current != head:
+        raise StartupError(
+            'Database is at revision %s, code expects %s: run '
+            '"drydock-manage db upgrade"' % (current, head))
+
+
+def _manager(conf, launcher):
+    from drydockd.api import service as api_service
+    launcher.add('api', api_service.APIService(conf, rpc.api_url(conf)))
+
+
+def _executor(conf, launcher):
+    from drydockd.executor import service as executor_service
+    launcher.add('executor', executor_service.ExecutorService(conf))
+
+
+def _receiver(conf, launcher):
+    from drydockd.receiver import service as receiver_service
+    launcher.add('receiver', receiver_service.ReceiverService(conf))
+
+
+def _build(parts, embedded=False):
+    def build(conf):
+        check_database(conf, upgrade_embedded=embedded)
+        launcher = launcher_mod.Launcher(
+            max(conf.executor.drain_timeout, conf.receiver.drain_timeout))
+        for part in parts:
+            part(conf, launcher)
+        return launcher
+    return build
+
+
+def _all_in_one(conf):
+    parts = [_executor, _receiver]
+    # With an in-process API plane the CLI hosts the endpoints itself;
+    # with a real transport_url the all-in-one serves the API too.
+    if not rpc.is_embedded(rpc.api_url(conf)):
+        parts.insert(0, _manager)
+    return _build(parts, embedded=True)(conf)
+
+
+BUILDERS = {
+    'manager': _build([_manager]),
+    'executor': _build([_executor]),
+    'receiver': _build([_receiver]),
+    'all-in-one': _all_in_one,
+}

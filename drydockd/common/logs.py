@@ -1,0 +1,40 @@
+"""Logging setup with a last line of defence against secrets."""
+
+import logging
+import sys
+import warnings
+
+from oslo_utils import strutils
+
+FORMAT = '%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s'
+
+
+class MaskSecrets(logging.Filter):
+    """Mask ``password=...``-style values in every record.
+
+    Code never logs credentials on purpose; this catches what a library
+    or an exception text might carry.
+    """
+
+    def filter(self, record):
+        message = record.getMessage()
+        masked = strutils.mask_password(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def setup(debug=False, stream=None):
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(MaskSecrets())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    # oslo.messaging imports eventlet through oslo.service; drydock never
+    # uses it, so its deprecation banner is noise in every daemon log.
+    warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
+    for noisy in ('amqp', 'kombu', 'oslo_messaging', 'oslo_service',
+                  'sqlalchemy', 'alembic', 'pyghmi', 'stevedore'):
+        logging.getLogger(noisy).setLevel(
+            logging.INFO if debug else logging.WARNING)

@@ -1,0 +1,30 @@
+"""[DEFAULT] options: identity of this host and where the work plane lives."""
+
+import socket
+
+from oslo_config import cfg
+
+opts = [
+    cfg.StrOpt('host', default=socket.gethostname(), sample_default='<hostname>',
+               help='Name of this drydock host, used in heartbeats, the '
+                    'leader lease and messages that name an executor.'),
+    cfg.StrOpt('state_path', default='/var/lib/drydock',
+               help='Directory for the embedded default\'s SQLite files.'),
+    cfg.StrOpt('work_transport_url',
+               default='sqla+sqlite:///$state_path/workplane.sqlite',
+               secret=True,
+               help='kombu URL of the work plane (manager -> executor -> '
+                    'receiver). Production: amqp://user:pass@host:5672//. '
+                    'The embedded default is a SQLite-backed kombu virtual '
+                    'transport that crosses processes without a broker.'),
+    cfg.FloatOpt('work_polling_interval', default=0.05, min=0.001,
+                 help='Seconds between polls on broker-less work-plane '
+                      'transports (ignored on AMQP).'),
+    cfg.IntOpt('max_message_bytes', default=8 * 1024 * 1024, min=1024,
+               help='Largest work-plane body (after decompression) that is '
+                    'accepted; larger ones are dead-lettered.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(opts)

@@ -1,0 +1,24 @@
+"""[ipmi] options: the pyghmi out-of-band driver."""
+
+from oslo_config import cfg
+
+GROUP = 'ipmi'
+
+opts = [
+    cfg.FloatOpt('command_timeout', default=10.0, min=0.1,
+                 help='Hard limit in seconds on one BMC operation '
+                      '(login included).'),
+    cfg.IntOpt('retries', default=3, min=1,
+               help='Attempts per BMC operation before it fails.'),
+    cfg.FloatOpt('retry_backoff', default=0.5, min=0.0,
+                 help='First backoff in seconds between attempts; it '
+                      'doubles each time.'),
+    cfg.IntOpt('max_concurrency', default=64, min=1,
+               help='Most BMCs talked to at once by one process. Too '
+                    'many at once may overwhelm a shared management '
+                    'network.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(opts, group=GROUP)

@@ -1,0 +1,23 @@
+"""Every drydock option group, for registration and the sample generator."""
+
+from drydockd.conf import database
+from drydockd.conf import default
+from drydockd.conf import executor
+from drydockd.conf import graph
+from drydockd.conf import ipmi
+from drydockd.conf import manager
+from drydockd.conf import receiver
+
+# Alphabetical by group; DEFAULT first as the generator prints it.
+_MODULES = [default, database, executor, graph, ipmi, manager, receiver]
+
+
+def register_opts(conf):
+    for module in _MODULES:
+        module.register_opts(conf)
+
+
+def list_opts():
+    """(group, opts) pairs for ``oslo-config-generator --namespace drydock``."""
+    return [('DEFAULT', default.opts)] + [
+        (m.GROUP, m.opts) for m in _MODULES[1:]]

@@ -1,0 +1,88 @@
+"""The one DB API: an abstract Connection and the factory for its backend.
+
+Callers (manager endpoints, receiver, executor heartbeats) only ever use
+these methods; only ``drydockd.db.sqlalchemy`` opens sessions. Every method
+returns plain dicts so results can cross RPC unchanged.
+"""
+
+import abc
+
+
+def get_instance(conf):
+    """Return the Connection for ``conf.database.connection``."""
+    from drydockd.db.sqlalchemy import api as sqla_api
+    return sqla_api.get_connection(conf)
+
+
+class Connection(abc.ABC):
+
+    @abc.abstractmethod
+    def sync_nodes(self, nodes):
+        """Insert or update nodes from a site design (by id).
+
+        :param nodes: dicts with id, name, roles, labels, tags, rack and oob.
+        :raises: InvalidInput if a name is already used by another id.
+        """
+
+    @abc.abstractmethod
+    def list_nodes(self, ids=None):
+        """Nodes (without credentials), ordered by id."""
+
+    @abc.abstractmethod
+    def start_task(self, values, node_ids, history=(), node_status=None):
+        """Create a task, lock its nodes and write its pending history.
+
+        One transaction: the task row (status ``requested``), a
+        reservation of every node in ``node_ids`` (refused if a running
+        task holds one), the nodes' status reset to ``node_status``, and
+        one ``pending`` history row per ``(node_id, task_name)``.
+
+        :raises: NodeLocked naming the nodes and the holding task.
+        :returns: the task dict.
+        """
+
+    @abc.abstractmethod
+    def update_task(self, task_id, **values):
+        """Update columns of a task; ``status`` never moves backwards."""
+
+    @abc.abstractmethod
+    def finish_task(self, task_id, result_status, message, reason=None,
+                    status='complete'):
+        """End a task, release its nodes and fail its unfinished rows."""
+
+    @abc.abstractmethod
+    def get_task(self, ident, with_messages=False):
+        """A task by integer id or uuid. :raises: TaskNotFound."""
+
+    @abc.abstractmethod
+    def list_tasks(self, statuses=None, include_deleted=False):
+        """Tasks newest first; filters: statuses (list)."""
+
+    @abc.abstractmethod
+    def soft_delete_task(self, task_id, deleted_by=None):
+        """Hide a task from listings; its history stays. :raises:
+        TaskNotFound."""
+
+    @abc.abstractmethod
+    def add_result_message(self, task_id, message, error=False,
+                           context_type=None, context=None, extra=None):
+        """Append a status message to a task."""
+
+    @abc.abstractmethod
+    def get_history(self, task_id, nodes=None, statuses=None, names=None,
+                    include_summary=False):
+        """Deployment history rows of a task, filtered in SQL.
+
+        Ordered by time_start, node, task name. Graph tasks of the task's
+        graph with no row at all come back as ``skipped`` with node ``-``
+        only when ``nodes`` is not given. :raises: TaskNotFound.
+        """
+
+    @abc.abstractmethod
+    def apply_reports(self, reports):
+        """Apply validated executor reports in one transaction.
+
+        :param reports: envelopes from ``messaging.schemas.validate_report``
+            with ``received`` (naive UTC) added to each.
+        :returns: dict of counts (applied, rejected, unknown_task).
+        """

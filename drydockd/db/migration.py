@@ -1,0 +1,50 @@
+"""Alembic driven from code: upgrade, downgrade, current, drift check."""
+
+import os
+import sys
+
+from alembic import command
+from alembic import config as alembic_config
+from alembic import migration
+from alembic import script
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def migrations_dir():
+    """The source tree's migrations/ or the installed share/ copy."""
+    candidates = [os.path.join(_HERE, '..', '..', 'migrations'),
+                  os.path.join(sys.prefix, 'share', 'drydock', 'migrations')]
+    for path in candidates:
+        if os.path.exists(os.path.join(path, 'env.py')):
+            return os.path.abspath(path)
+    raise RuntimeError('drydock migrations not found in %s' % candidates)
+
+
+def _config(url):
+    cfg = alembic_config.Config()
+    cfg.set_main_option('script_location', migrations_dir())
+    cfg.set_main_option('sqlalchemy.url', url.replace('%', '%%'))
+    return cfg
+
+
+def upgrade(url, revision='head'):
+    command.upgrade(_config(url), revision)
+
+
+def downgrade(url, revision='base'):
+    command.downgrade(_config(url), revision)
+
+
+def current(engine):
+    """(current revision or None, head revision)."""
+    head = script.ScriptDirectory.from_config(_config(str(engine.url))) \
+        .get_current_head()
+    with engine.connect() as conn:
+        return migration.MigrationContext.configure(conn) \
+            .get_current_revision(), head
+
+
+def revision(url, message):
+    """Autogenerate a new revision (developers only)."""
+    command.revision(_config(url), message=message, autogenerate=True)

@@ -1,0 +1,162 @@
+"""SQLAlchemy models: the one definition of every drydock table.
+
+One schema serves PostgreSQL and SQLite. JSON columns use the generic
+``JSON`` type; timestamps are naive UTC (``DateTime`` without time zone),
+converted at the API boundary.
+"""
+
+from sqlalchemy import JSON
+from sqlalchemy import Boolean
+from sqlalchemy import DateTime
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import MetaData
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import func
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import deferred
+from sqlalchemy.orm import mapped_column
+
+# Named constraints so Alembic can drop them on both databases.
+NAMING = {
+    'ix': 'ix_%(column_0_label)s',
+    'uq': 'uq_%(table_name)s_%(column_0_name)s',
+    'fk': 'fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s',
+    'pk': 'pk_%(table_name)s',
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Task(Base):
+    __tablename__ = 'tasks'
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey('tasks.id', ondelete='CASCADE'), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    result_status: Mapped[str] = mapped_column(String(32))
+    result_message: Mapped[str | None] = mapped_column(Text)
+    result_reason: Mapped[str | None] = mapped_column(Text)
+    result_error_count: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    design_ref: Mapped[str | None] = mapped_column(Text)
+    node_filter: Mapped[dict | None] = mapped_column(JSON)
+    created: Mapped[object] = mapped_column(DateTime)
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    updated: Mapped[object | None] = mapped_column(DateTime)
+    time_start: Mapped[object | None] = mapped_column(DateTime)
+    time_end: Mapped[object | None] = mapped_column(DateTime)
+    terminated: Mapped[object | None] = mapped_column(DateTime)
+    terminated_by: Mapped[str | None] = mapped_column(String(255))
+    deleted_at: Mapped[object | None] = mapped_column(DateTime)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    executor_host: Mapped[str | None] = mapped_column(String(255))
+    heartbeat: Mapped[object | None] = mapped_column(DateTime)
+    # The serialized graph this task ran, kept for history display.
+    graph: Mapped[dict | None] = deferred(mapped_column(JSON))
+
+
+class ResultMessage(Base):
+    __tablename__ = 'result_message'
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey('tasks.id', ondelete='CASCADE'), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    error: Mapped[bool] = mapped_column(Boolean, default=False)
+    context_type: Mapped[str | None] = mapped_column(String(64))
+    context: Mapped[str | None] = mapped_column(String(255))
+    ts: Mapped[object] = mapped_column(DateTime)
+    extra: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (UniqueConstraint('task_id', 'sequence'),)
+
+
+class Node(Base):
+    __tablename__ = 'nodes'
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True,
+                                    autoincrement=False)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    labels: Mapped[dict] = mapped_column(JSON, default=dict)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    rack: Mapped[str | None] = mapped_column(String(255))
+    roles: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(32), default='discover')
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    error_type: Mapped[str | None] = mapped_column(String(64))
+    error_msg: Mapped[str | None] = mapped_column(Text)
+    power_state: Mapped[str | None] = mapped_column(String(16))
+    oob_type: Mapped[str | None] = mapped_column(String(32))
+    oob_address: Mapped[str | None] = mapped_column(String(255))
+    oob_port: Mapped[int | None] = mapped_column(Integer)
+    oob_account: Mapped[str | None] = mapped_column(String(255))
+    # Stored as the design gives it; never logged, never returned by the API.
+    oob_credential: Mapped[str | None] = deferred(mapped_column(Text))
+    # The task currently holding this node (a conditional-UPDATE lock).
+    reservation: Mapped[int | None] = mapped_column(
+        ForeignKey('tasks.id', ondelete='SET NULL'), index=True)
+    updated: Mapped[object | None] = mapped_column(DateTime)
+
+
+class DeploymentHistory(Base):
+    __tablename__ = 'deployment_history'
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey('tasks.id', ondelete='CASCADE'))
+    # Node id as a string, 'master', or NULL for the sync pseudo-node.
+    node_id: Mapped[str | None] = mapped_column(String(64))
+    deployment_graph_task_name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    time_start: Mapped[object | None] = mapped_column(DateTime)
+    time_end: Mapped[object | None] = mapped_column(DateTime)
+    custom: Mapped[dict] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict] = deferred(mapped_column(JSON, default=dict))
+
+    __table_args__ = (
+        Index('ix_deployment_history_task_id_node_id', 'task_id', 'node_id'),
+        Index('ix_deployment_history_task_id_status', 'task_id', 'status'),
+    )
+
+
+# COALESCE makes the sync node (NULL) unique too, on both databases.
+Index('uq_deployment_history_task_node_name', DeploymentHistory.task_id,
+      func.coalesce(DeploymentHistory.node_id, ''),
+      DeploymentHistory.deployment_graph_task_name, unique=True)
+
+
+class ActiveInstance(Base):
+    """The leader lease: one row; its holder reaps and schedules."""
+
+    __tablename__ = 'active_instance'
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True,
+                                    autoincrement=False)
+    identity: Mapped[str] = mapped_column(String(255))
+    last_ping: Mapped[object] = mapped_column(DateTime)
+
+
+class BuildData(Base):
+    """Per-node build records, kept across redeploys."""
+
+    __tablename__ = 'build_data'
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_name: Mapped[str] = mapped_column(String(255), index=True)
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey('tasks.id', ondelete='SET NULL'))
+    collected_date: Mapped[object] = mapped_column(DateTime)
+    generator: Mapped[str] = mapped_column(String(255))
+    data_format: Mapped[str] = mapped_column(String(64))
+    data_element: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,248 @@
+"""SQLAlchemy implementation of the DB API: the only module with sessions."""
+
+import contextlib
+import logging
+import uuid as uuidlib
+
+import sqlalchemy as sa
+import tenacity
+from sqlalchemy import exc as sa_exc
+
+from drydockd.common import exception
+from drydockd.common import states
+from drydockd.db import api
+from drydockd.db import models
+from drydockd.db.sqlalchemy import engine as engine_mod
+from drydockd.db.sqlalchemy import history as history_q
+from drydockd.db.sqlalchemy import reports as reports_mod
+from drydockd.messaging.schemas import utcnow
+
+LOG = logging.getLogger(__name__)
+
+# PostgreSQL deadlock / serialization failure, SQLite "database is locked".
+_RETRY_PGCODES = ('40P01', '40001')
+
+
+def _is_retryable(exc):
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    code = getattr(exc.orig, 'pgcode', None)
+    return code in _RETRY_PGCODES or 'database is locked' in str(exc.orig)
+
+
+_retry_on_deadlock = tenacity.retry(
+    retry=tenacity.retry_if_exception(_is_retryable),
+    wait=tenacity.wait_exponential(multiplier=0.05, max=2),
+    stop=tenacity.stop_after_attempt(6), reraise=True)
+
+_TASK_COLUMNS = [c.key for c in models.Task.__table__.columns
+                 if c.key != 'graph']
+_NODE_COLUMNS = [c.key for c in models.Node.__table__.columns
+                 if c.key != 'oob_credential']
+
+
+def get_connection(conf):
+    engine = engine_mod.get_engine(conf.database.connection,
+                                   conf.database.pool_size)
+    return Connection(engine)
+
+
+def _task_dict(task):
+    return {k: getattr(task, k) for k in _TASK_COLUMNS}
+
+
+def _node_dict(node):
+    return {k: getattr(node, k) for k in _NODE_COLUMNS}
+
+
+class Connection(api.Connection):
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._sessions = engine_mod.sessionmaker(engine)
+
+    @contextlib.contextmanager
+    def _session(self):
+        """A session that commits on success and rolls back on error."""
+        with self._sessions() as session:
+            with session.begin():
+                yield session
+
+    def _get_task_row(self, session, ident):
+        query = sa.select(models.Task)
+        if isinstance(ident, int) or str(ident).isdigit():
+            query = query.where(models.Task.id == int(ident))
+        else:
+            query = query.where(models.Task.uuid == str(ident))
+        task = session.scalars(query).first()
+        if task is None:
+            raise exception.TaskNotFound(task=ident)
+        return task
+
+    @_retry_on_deadlock
+    def sync_nodes(self, nodes):
+        with self._session() as session:
+            existing = {n.id: n for n in session.scalars(
+                sa.select(models.Node).where(
+                    models.Node.id.in_([n['id'] for n in nodes])))}
+            for spec in nodes:
+                node = existing.get(spec['id'])
+                if node is None:
+                    node = models.Node(id=spec['id'], status='discover',
+                                       progress=0)
+                    session.add(node)
+                oob = spec.get('oob') or {}
+                node.name = spec['name']
+                node.roles = list(spec.get('roles', []))
+                node.labels = dict(spec.get('labels', {}))
+                node.tags = list(spec.get('tags', []))
+                node.rack = spec.get('rack')
+                node.oob_type = oob.get('type')
+                node.oob_address = oob.get('address')
+                node.oob_port = oob.get('port')
+                node.oob_account = oob.get('account')
+                node.oob_credential = oob.get('credential')
+                node.updated = utcnow()
+            try:
+                session.flush()
+            except sa_exc.IntegrityError:
+                raise exception.InvalidInput(
+                    reason='a node name in the design is already used by '
+                           'another node id')
+
+    def list_nodes(self, ids=None):
+        with self._session() as session:
+            query = sa.select(models.Node).order_by(models.Node.id)
+            if ids is not None:
+                query = query.where(models.Node.id.in_(list(ids)))
+            return [_node_dict(n) for n in session.scalars(query)]
+
+    @_retry_on_deadlock
+    def start_task(self, values, node_ids, history=(), node_status=None):
+        now = utcnow()
+        with self._session() as session:
+            task = models.Task(
+                uuid=str(uuidlib.uuid4()), status='requested',
+                result_status='incomplete', result_error_count=0,
+                progress=0, created=now, updated=now, **values)
+            session.add(task)
+            session.flush()
+            self._reserve(session, task, list(node_ids), node_status, now)
+            if history:
+                session.execute(sa.insert(models.DeploymentHistory), [
+                    {'task_id': task.id, 'node_id': node_id,
+                     'deployment_graph_task_name': name,
+                     'status': 'pending', 'custom': {}, 'summary': {}}
+                    for node_id, name in history])
+            return _task_dict(task)
+
+    def _reserve(self, session, task, node_ids, node_status, now):
+        """Lock nodes with a conditional UPDATE (Ironic's reservation)."""
+        if not node_ids:
+            return
+        free = sa.or_(models.Node.reservation.is_(None),
+                      models.Node.reservation.in_(
+                          sa.select(models.Task.id).where(
+                              models.Task.status.in_(states.TASK_FINAL))))
+        values = {'reservation': task.id, 'updated': now}
+        if node_status:
+            values.update(status=node_status, progress=0, error_type=None,
+                          error_msg=None)
+        result = session.execute(
+            sa.update(models.Node)
+            .where(models.Node.id.in_(node_ids), free)
+            .values(**values)
+            .execution_options(synchronize_session=False))
+        if result.rowcount != len(node_ids):
+            held = session.execute(
+                sa.select(models.Node.name, models.Node.reservation)
+                .where(models.Node.id.in_(node_ids),
+                       models.Node.reservation != task.id)).all()
+            raise exception.NodeLocked(
+                nodes=', '.join(sorted(n for n, _ in held)),
+                task=', '.join(sorted({str(t) for _, t in held})))
+
+    @_retry_on_deadlock
+    def update_task(self, task_id, **values):
+        with self._session() as session:
+            task = self._get_task_row(session, task_id)
+            if 'status' in values:
+                values['status'] = states.next_task_status(
+                    task.status, values['status'])
+            for key, value in values.items():
+                setattr(task, key, value)
+            task.updated = utcnow()
+            return _task_dict(task)
+
+    @_retry_on_deadlock
+    def finish_task(self, task_id, result_status, message, reason=None,
+                    status='complete'):
+        with self._session() as session:
+            task = self._get_task_row(session, task_id)
+            reports_mod.finish(session, task, status, result_status,
+                               message, reason, utcnow())
+            return _task_dict(task)
+
+    def get_task(self, ident, with_messages=False):
+        with self._session() as session:
+            task = self._get_task_row(session, ident)
+            result = _task_dict(task)
+            if with_messages:
+                rows = session.scalars(
+                    sa.select(models.ResultMessage)
+                    .where(models.ResultMessage.task_id == task.id)
+                    .order_by(models.ResultMessage.sequence))
+                result['messages'] = [
+                    {k: getattr(m, k) for k in ('message', 'error',
+                                                'context_type', 'context',
+                                                'ts', 'extra')}
+                    for m in rows]
+            return result
+
+    def list_tasks(self, statuses=None, include_deleted=False):
+        with self._session() as session:
+            query = sa.select(models.Task).order_by(models.Task.id.desc())
+            if statuses:
+                query = query.where(models.Task.status.in_(statuses))
+            if not include_deleted:
+                query = query.where(models.Task.deleted_at.is_(None))
+            return [_task_dict(t) for t in session.scalars(query)]
+
+    @_retry_on_deadlock
+    def soft_delete_task(self, task_id, deleted_by=None):
+        with self._session() as session:
+            task = self._get_task_row(session, task_id)
+            if task.deleted_at is None:
+                task.deleted_at = utcnow()
+            return _task_dict(task)
+
+    @_retry_on_deadlock
+    def add_result_message(self, task_id, message, error=False,
+                           context_type=None, context=None, extra=None):
+        with self._session() as session:
+            reports_mod.add_messages(session, task_id, [{
+                'message': message, 'error': error,
+                'context_type': context_type, 'context': context,
+                'extra': extra}], utcnow())
+
+    def get_history(self, task_id, nodes=None, statuses=None, names=None,
+                    include_summary=False):
+        with self._session() as session:
+            task = session.execute(
+                sa.select(models.Task.id).where(models.Task.id == task_id)
+            ).first()
+            if task is None:
+                raise exception.TaskNotFound(task=task_id)
+            return history_q.query(session, task_id, nodes, statuses, names,
+                                   include_summary)
+
+    @_retry_on_deadlock
+    def apply_reports(self, reports):
+        with self._session() as session:
+            return reports_mod.apply(session, reports)
+
+    def ping(self):
+        """Cheap connectivity check for startup and health."""
+        with self._session() as session:
+            session.execute(sa.text('SELECT 1'))
+

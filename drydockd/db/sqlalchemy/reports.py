@@ -1,0 +1,225 @@
+"""Set-based application of executor reports (the receiver's DB work).
+
+A batch of reports costs a fixed number of statements, whatever the number
+of node entries: one SELECT of the tasks, chunked row-value SELECTs of the
+history rows, one executemany UPDATE of the changed rows, and small
+per-node and per-task updates. Fuel did one SELECT per node entry.
+"""
+
+import logging
+
+import sqlalchemy as sa
+
+from drydockd.common import states
+from drydockd.db import models
+from drydockd.messaging import schemas
+
+LOG = logging.getLogger(__name__)
+H = models.DeploymentHistory
+_CHUNK = 500
+_TASK_STATUS = {'running': 'running', 'ready': 'complete',
+                'error': 'complete', 'stopped': 'terminated'}
+
+
+def apply(session, reports):
+    counts = {'applied': 0, 'rejected': 0, 'unknown_task': 0}
+    uuids = {r['args']['task_uuid'] for r in reports}
+    tasks = {t.uuid: t for t in session.scalars(
+        sa.select(models.Task).where(models.Task.uuid.in_(uuids)))}
+    known = []
+    for rep in reports:
+        if rep['args']['task_uuid'] in tasks:
+            known.append(rep)
+        else:
+            counts['unknown_task'] += 1
+            LOG.warning('Report %s for unknown task %s acknowledged and '
+                        'dropped', rep['method'], rep['args']['task_uuid'])
+    rows = _load_rows(session, tasks, known)
+    changed = {}
+    nodes = _load_nodes(session, known)
+    for rep in known:
+        task = tasks[rep['args']['task_uuid']]
+        for entry in rep['args'].get('nodes', []):
+            _apply_entry(task, entry, rep['received'], rows, changed, nodes,
+                         counts)
+    if changed:
+        session.execute(sa.update(H), list(changed.values()))
+    for rep in known:
+        _apply_task(session, tasks[rep['args']['task_uuid']], rep)
+    return counts
+
+
+def _key(task_id, uid, name):
+    return (task_id, uid or '', name)
+
+
+def _load_rows(session, tasks, reports):
+    by_id = {t.uuid: t.id for t in tasks.values()}
+    keys, merge = set(), False
+    for rep in reports:
+        for entry in rep['args'].get('nodes', []):
+            name = entry.get('deployment_graph_task_name')
+            if name is not None:
+                keys.add(_key(by_id[rep['args']['task_uuid']],
+                              entry['uid'], name))
+                merge = merge or 'summary' in entry
+    columns = [H.id, H.task_id, H.node_id, H.deployment_graph_task_name,
+               H.status, H.time_start, H.time_end, H.custom]
+    if merge:
+        columns.append(H.summary)
+    rows = {}
+    keys = list(keys)
+    for start in range(0, len(keys), _CHUNK):
+        stmt = sa.select(*columns).where(
+            sa.tuple_(H.task_id, sa.func.coalesce(H.node_id, ''),
+                      H.deployment_graph_task_name)
+            .in_(keys[start:start + _CHUNK]))
+        for r in session.execute(stmt).mappings():
+            row = dict(r)
+            rows[_key(row['task_id'], row['node_id'],
+                      row['deployment_graph_task_name'])] = row
+    return rows
+
+
+def _load_nodes(session, reports):
+    ids = {int(e['uid']) for r in reports for e in r['args'].get('nodes', [])
+           if e.get('uid') not in (None, 'master')
+           and ('status' in e or 'progress' in e)}
+    if not ids:
+        return {}
+    return {str(n.id): n for n in session.scalars(
+        sa.select(models.Node).where(models.Node.id.in_(ids)))}
+
+
+def _apply_entry(task, entry, received, rows, changed, nodes, counts):
+    time = (schemas.parse_time(entry['time']) if entry.get('time')
+            else received)
+    name = entry.get('deployment_graph_task_name')
+    if name is not None:
+        row = rows.get(_key(task.id, entry['uid'], name))
+        if row is None:
+            counts['rejected'] += 1
+            LOG.info('No history row for task %s node %s graph task %s',
+                     task.id, entry['uid'], name)
+        elif _apply_row(row, entry, time):
+            changed[row['id']] = row
+            counts['applied'] += 1
+        else:
+            counts['rejected'] += 1
+    node = nodes.get(entry.get('uid'))
+    if node is not None:
+        if entry.get('status'):
+            node.status = states.next_node_status(node.status,
+                                                  entry['status'])
+            if entry['status'] == 'error' and entry.get('error_msg'):
+                node.error_msg = entry['error_msg'][:4000]
+        if entry.get('progress') is not None:
+            node.progress = max(node.progress or 0,
+                                min(100, int(entry['progress'])))
+        node.updated = received
+
+
+def _apply_row(row, entry, time):
+    """Transition one history row in place; True if it changed."""
+    start = entry.get('time_start')
+    changes = states.history_transition(
+        row, entry['task_status'], time,
+        schemas.parse_time(start) if start else None)
+    merged = False
+    for key in ('custom', 'summary'):
+        if entry.get(key) and key in row:
+            new = dict(row[key] or {}, **entry[key])
+            if new != row[key]:
+                row[key] = new
+                merged = True
+    if entry.get('error_msg') and changes and changes['status'] == 'error':
+        row['custom'] = dict(row['custom'] or {},
+                             error_msg=entry['error_msg'][:4000])
+        merged = True
+    if changes is None:
+        if not merged:
+            LOG.debug('Rejected %s -> %s for history row %s', row['status'],
+                      entry['task_status'], row['id'])
+        return merged
+    row.update(changes)
+    return True
+
+
+def _apply_task(session, task, rep):
+    args = rep['args']
+    task.heartbeat = rep['received']
+    if args.get('progress') is not None:
+        task.progress = max(task.progress, min(100, int(args['progress'])))
+    status = args.get('status')
+    if status is None or task.status in states.TASK_FINAL:
+        return
+    if status == 'running':
+        task.status = states.next_task_status(task.status, 'running')
+        task.time_start = task.time_start or rep['received']
+        return
+    outcomes = [e['status'] == 'ready' for e in args.get('nodes', [])
+                if e.get('deployment_graph_task_name') is None
+                and e.get('status') in ('ready', 'error')]
+    if not outcomes:
+        outcomes = _outcomes_from_rows(session, task.id)
+    result = states.vote(outcomes)
+    if status == 'error' and result == 'success':
+        result = 'failure'
+    message = args.get('error') or _summary(outcomes)
+    finish(session, task, _TASK_STATUS[status], result, message, None,
+           rep['received'])
+
+
+def _outcomes_from_rows(session, task_id):
+    """Per node: ok unless any of its rows is error (Astute reports)."""
+    stmt = (sa.select(H.node_id,
+                      sa.func.sum(sa.case((H.status == 'error', 1),
+                                          else_=0)))
+            .where(H.task_id == task_id).group_by(H.node_id))
+    return [not errors for _, errors in session.execute(stmt)]
+
+
+def _summary(outcomes):
+    failed = outcomes.count(False)
+    return '%d of %d nodes succeeded, %d failed' % (
+        len(outcomes) - failed, len(outcomes), failed)
+
+
+def finish(session, task, status, result_status, message, reason, now):
+    """End a task: result, times, lock release, no row left unfinished."""
+    task.status = states.next_task_status(task.status, status)
+    task.result_status = result_status
+    task.result_message = message
+    task.result_reason = reason
+    task.time_end = task.time_end or now
+    task.updated = now
+    if status == 'complete':
+        task.progress = 100
+    if status == 'terminated':
+        task.terminated = task.terminated or now
+    task.result_error_count = (task.result_error_count or 0) + (
+        0 if result_status == 'success' else 1)
+    add_messages(session, task.id, [{'message': message,
+                                     'error': result_status != 'success',
+                                     'context_type': 'task',
+                                     'context': task.uuid}], now)
+    session.execute(sa.update(models.Node)
+                    .where(models.Node.reservation == task.id)
+                    .values(reservation=None)
+                    .execution_options(synchronize_session=False))
+    if reason:
+        session.execute(
+            sa.update(H).where(H.task_id == task.id,
+                               H.status.in_(('pending', 'running')))
+            .values(status='error', time_end=now,
+                    custom={'error_msg': reason})
+            .execution_options(synchronize_session=False))
+
+
+def add_messages(session, task_id, messages, now):
+    last = session.execute(
+        sa.select(sa.func.max(models.ResultMessage.sequence))
+        .where(models.ResultMessage.task_id == task_id)).scalar() or 0
+    session.execute(sa.insert(models.ResultMessage), [
+        dict(m, task_id=task_id, sequence=last + i, ts=now)
+        for i, m in enumerate(messages, 1)])

@@ -1,0 +1,62 @@
+"""Batch the engine's transitions into ``*_resp`` reports.
+
+Many transitions share one message, but nothing waits longer than the
+report interval while the task is busy, and each entry carries the time
+the executor saw it (the history records executor time).
+"""
+
+import time
+
+from drydockd.messaging import schemas
+
+
+class Reporter:
+
+    def __init__(self, publish, task_uuid, method='deploy_resp',
+                 interval=0.2, max_entries=500):
+        self._publish = publish
+        self.task_uuid = task_uuid
+        self.method = method
+        self.interval = interval
+        self.max_entries = max_entries
+        self._entries = []
+        self._last = time.monotonic()
+
+    def running(self):
+        """The report sent before a method runs."""
+        self._send(schemas.report(self.method, self.task_uuid,
+                                  status='running', progress=0))
+
+    def entry(self, uid, task_name, task_status, when, time_start=None,
+              error_msg=None, summary=None, node_progress=None):
+        extra = {}
+        if time_start is not None:
+            extra['time_start'] = schemas.format_time(time_start)
+        if node_progress is not None:
+            extra['progress'] = node_progress
+        self._entries.append(schemas.node_entry(
+            None if uid == 'null' else uid, when, task_name, task_status,
+            error_msg=error_msg, summary=summary, **extra))
+        if len(self._entries) >= self.max_entries:
+            self.flush(None, force=True)
+
+    def node(self, uid, status, progress=None):
+        self._entries.append(schemas.node_entry(
+            uid, schemas.utcnow(), status=status, progress=progress))
+
+    def flush(self, progress, force=False):
+        due = time.monotonic() - self._last >= self.interval
+        if self._entries and (force or due):
+            entries, self._entries = self._entries, []
+            self._send(schemas.report(self.method, self.task_uuid,
+                                      progress=progress, nodes=entries))
+
+    def finish(self, status, progress, error=None):
+        entries, self._entries = self._entries, []
+        self._send(schemas.report(self.method, self.task_uuid, status=status,
+                                  progress=progress, error=error,
+                                  nodes=entries))
+
+    def _send(self, body):
+        self._publish(body)
+        self._last = time.monotonic()

@@ -1,0 +1,59 @@
+"""The deploy_nodes workflow: design -> graph -> pending history -> cast.
+
+The pending rows are committed before the work message is cast, so no
+report can arrive for a row that does not exist yet.
+"""
+
+import logging
+
+from drydockd.common import exception
+from drydockd.manager import design as design_mod
+from drydockd.manager import node_filter
+from drydockd.manager import serializer
+from drydockd.messaging import schemas
+
+LOG = logging.getLogger(__name__)
+
+
+def plan(design_ref, node_filter_doc):
+    """Load the design and build the graph; nothing is written."""
+    design = design_mod.load(design_ref)
+    racks = {r['name']: r.get('labels', {})
+             for r in design.get('racks', []) or []}
+    nodes = node_filter.select(node_filter_doc, design['nodes'], racks)
+    graph, metadata = serializer.serialize(
+        design.get('deployment_tasks', []), nodes)
+    return design, nodes, graph, metadata
+
+
+def start(db, publisher, design_ref, node_filter_doc, dry_run=False,
+          created_by=None):
+    """Create a deploy_nodes task and cast it; returns the task dict."""
+    design, nodes, graph, metadata = plan(design_ref, node_filter_doc)
+    db.sync_nodes(design['nodes'])
+    history = [(None if uid == serializer.SYNC else uid, item['id'])
+               for uid, items in graph.items() for item in items]
+    task = db.start_task(
+        {'action': 'deploy_nodes', 'design_ref': design_ref,
+         'node_filter': node_filter_doc, 'dry_run': dry_run,
+         'created_by': created_by,
+         'graph': {'tasks_graph': graph, **metadata}},
+        [n['id'] for n in nodes], history,
+        node_status=None if dry_run else 'deploying')
+    message = schemas.request('task_deploy', task['uuid'],
+                              tasks_graph=graph, tasks_metadata=metadata,
+                              dry_run=dry_run)
+    try:
+        publisher.to_executor(message)
+    except Exception as exc:  # noqa: BLE001 - any broker failure ends it
+        LOG.error('Could not queue task %s: %s', task['id'], exc)
+        db.finish_task(task['id'], 'failure',
+                       'Could not queue the task for an executor',
+                       reason='work plane unavailable: %s'
+                       % type(exc).__name__)
+        raise exception.DrydockException(
+            'Task %s could not be queued: the work plane is unavailable'
+            % task['id'])
+    LOG.info('Task %s (%s) queued: deploy of %d nodes, %d graph tasks',
+             task['id'], task['uuid'], len(nodes), len(history))
+    return db.update_task(task['id'], status='queued')

@@ -1,0 +1,90 @@
+"""The public RPC API endpoint (server side of drydock_client.rpcapi).
+
+Methods validate their input, make one workflow or DB API call and return
+JSON-safe dicts. Expected errors are declared so oslo.messaging re-raises
+them on the caller's side as typed exceptions, not logged as crashes.
+"""
+
+import logging
+
+import oslo_messaging as messaging
+
+from drydockd.common import exception
+from drydockd.common import states
+from drydockd.manager import deploy
+from drydockd.manager import design as design_mod
+from drydockd.manager import views
+
+LOG = logging.getLogger(__name__)
+
+# NOTE: must be in sync with drydock_client.rpcapi.DrydockAPI.RPC_API_VERSION
+RPC_API_VERSION = '1.0'
+
+SUPPORTED_ACTIONS = ('deploy_nodes', 'validate_design')
+_EXPECTED = (exception.InvalidInput, exception.TaskNotFound,
+             exception.NodeLocked, exception.UnsupportedAction,
+             exception.DesignError, exception.GraphCycle)
+
+
+def _user(context):
+    return (context or {}).get('user') or 'unknown'
+
+
+def _check_choices(name, values, valid):
+    bad = [v for v in values or [] if v not in valid]
+    if bad:
+        raise exception.InvalidInput(
+            reason='invalid %s %s; valid: %s' % (
+                name, ', '.join(map(str, bad)), ', '.join(valid)))
+
+
+class ManagerEndpoint:
+    target = messaging.Target(version=RPC_API_VERSION)
+
+    def __init__(self, db, publisher):
+        self.db = db
+        self.publisher = publisher
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def create_task(self, context, action, design_ref, node_filter=None,
+                    dry_run=False):
+        if action not in SUPPORTED_ACTIONS:
+            raise exception.UnsupportedAction(
+                action=action, supported=', '.join(SUPPORTED_ACTIONS))
+        if action == 'validate_design':
+            design_mod.load(design_ref)
+            return {'valid': True}
+        task = deploy.start(self.db, self.publisher, design_ref, node_filter,
+                            dry_run=bool(dry_run), created_by=_user(context))
+        return views.task_document(task)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def get_task(self, context, task_id):
+        return views.task_document(self.db.get_task(task_id,
+                                                    with_messages=True))
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def list_tasks(self, context, statuses=None, include_deleted=False):
+        _check_choices('status', statuses, states.TASK_STATUSES)
+        return [views.task_summary(t) for t in
+                self.db.list_tasks(statuses, include_deleted)]
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def delete_task(self, context, task_id):
+        return views.task_summary(self.db.soft_delete_task(task_id,
+                                                           _user(context)))
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def get_deployment_history(self, context, task_id, nodes=None,
+                               statuses=None, tasks_names=None,
+                               include_summary=False):
+        _check_choices('status', statuses, states.HISTORY_STATUSES)
+        for name, value in (('nodes', nodes), ('tasks_names', tasks_names)):
+            if value is not None and not isinstance(value, list):
+                raise exception.InvalidInput(reason='%s must be a list'
+                                             % name)
+        if isinstance(task_id, bool) or not str(task_id).isdigit():
+            raise exception.InvalidInput(reason='task id must be an integer')
+        rows = self.db.get_history(int(task_id), nodes, statuses,
+                                   tasks_names, include_summary)
+        return [views.history_row(r) for r in rows]

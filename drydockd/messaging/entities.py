@@ -1,0 +1,62 @@
+"""Every work-plane exchange and queue, declared here and nowhere else.
+
+Names come from config; the defaults (``drydock.executor``,
+``drydock.receiver``, ``drydock.executor_service``) are the contract other
+daemons rely on. A dead-letter queue ``<queue>.dead`` sits beside each
+work queue; set-aside messages carry their reason in the
+``x-drydock-reason`` header.
+"""
+
+import kombu
+
+WORK_EXCHANGE = 'drydock'
+DEAD_SUFFIX = '.dead'
+REASON_HEADER = 'x-drydock-reason'
+
+
+def work_exchange():
+    return kombu.Exchange(WORK_EXCHANGE, type='direct', durable=True)
+
+
+def _queue(name):
+    return kombu.Queue(name, exchange=work_exchange(), routing_key=name,
+                       durable=True, auto_delete=False)
+
+
+def executor_queue(conf):
+    return _queue(conf.executor.queue)
+
+
+def receiver_queue(conf):
+    return _queue(conf.receiver.queue)
+
+
+def dead_letter_queue(queue_name):
+    return _queue(queue_name + DEAD_SUFFIX)
+
+
+def service_exchange(conf):
+    """Fanout for service messages (stop) to every executor."""
+    return kombu.Exchange(conf.executor.service_exchange, type='fanout',
+                          durable=True)
+
+
+def connection(conf):
+    """A kombu connection to the work plane, tuned per transport.
+
+    AMQP gets publisher confirms; broker-less virtual transports get the
+    configured polling interval, set on the transport instance because
+    their transport options go straight to SQLAlchemy's create_engine.
+    """
+    url = conf.work_transport_url
+    options = {}
+    if url.startswith(('amqp', 'pyamqp')):
+        options['confirm_publish'] = True
+    conn = kombu.Connection(url, transport_options=options, heartbeat=0)
+    if hasattr(conn.transport, 'polling_interval'):
+        conn.transport.polling_interval = conf.work_polling_interval
+    return conn
+
+
+def is_amqp(conn):
+    return conn.transport.driver_type == 'amqp'

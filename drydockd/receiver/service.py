@@ -1,0 +1,108 @@
+"""The receiver: apply executor reports to the database, lose nothing.
+
+Reports are buffered up to ``batch_size`` messages or ``batch_window_ms``,
+applied in one transaction through the DB API, and acknowledged only after
+the commit (one ``multiple=True`` ack on AMQP). A report that cannot be
+decoded or validated is dead-lettered with its reason and acknowledged in
+the same batch. If the database fails, the batch is requeued; redelivery
+is harmless because application is idempotent.
+"""
+
+import logging
+import threading
+import time
+
+from kombu.mixins import ConsumerMixin
+
+from drydockd.common import exception
+from drydockd.db import api as db_api
+from drydockd.messaging import dead_letter
+from drydockd.messaging import entities
+from drydockd.messaging import publisher as publisher_mod
+from drydockd.messaging import schemas
+
+LOG = logging.getLogger(__name__)
+
+
+class ReceiverService(ConsumerMixin):
+
+    def __init__(self, conf, db=None):
+        self.conf = conf
+        self.ready = threading.Event()
+        self.db = db or db_api.get_instance(conf)
+        self.connection = entities.connection(conf)
+        self.publisher = publisher_mod.Publisher(conf)
+        self.dead = dead_letter.DeadLetters(self.publisher,
+                                            conf.receiver.queue)
+        self.window = conf.receiver.batch_window_ms / 1000.0
+        self.messages = []
+        self.reports = []
+        self.oldest = None
+        self.applied = 0
+
+    def on_consume_ready(self, connection, channel, consumers, **kw):
+        self.ready.set()
+
+    def get_consumers(self, Consumer, channel):
+        return [Consumer(queues=[entities.receiver_queue(self.conf)],
+                         on_message=self.on_report, no_ack=False,
+                         prefetch_count=self.conf.receiver.batch_size)]
+
+    def run(self, **kwargs):
+        super().run(safety_interval=self.window, **kwargs)
+        self.flush()
+
+    def on_report(self, message):
+        """Parse one message into the batch (or set it aside)."""
+        received = schemas.utcnow()
+        try:
+            items = schemas.decode_body(message.body, message.headers,
+                                        self.conf.max_message_bytes)
+            items = [schemas.validate_report(i) for i in items]
+        except exception.MessageInvalid as exc:
+            self.dead.put(message, exc.message, ack=False)
+            items = []
+        for item in items:
+            item['received'] = received
+        self.reports.extend(items)
+        self.messages.append(message)
+        self.oldest = self.oldest or time.monotonic()
+
+    def on_iteration(self):
+        if self.messages and (
+                len(self.messages) >= self.conf.receiver.batch_size
+                or time.monotonic() - self.oldest >= self.window):
+            self.flush()
+
+    def flush(self):
+        """Apply the batch in one transaction, then acknowledge it."""
+        messages, reports = self.messages, self.reports
+        self.messages, self.reports, self.oldest = [], [], None
+        if not messages:
+            return
+        try:
+            if reports:
+                self.db.apply_reports(reports)
+        except Exception:  # noqa: BLE001 - DB trouble: requeue, retry later
+            LOG.exception('Applying %d reports failed; requeued',
+                          len(reports))
+            for message in messages:
+                message.requeue()
+            time.sleep(1)
+            return
+        self.applied += len(reports)
+        self._ack(messages)
+
+    def _ack(self, messages):
+        if entities.is_amqp(self.connection):
+            messages[-1].ack(multiple=True)
+        else:
+            for message in messages:
+                message.ack()
+
+    def on_connection_revived(self):
+        # Unacked deliveries of the lost channel are redelivered.
+        self.messages, self.reports, self.oldest = [], [], None
+
+    def stop(self):
+        self.should_stop = True
