@@ -9,7 +9,8 @@ work queue; set-aside messages carry their reason in the
 
 import kombu
 
-WORK_EXCHANGE = 'drydock'
+# Not 'drydock': that is oslo.messaging's control exchange (a topic one).
+WORK_EXCHANGE = 'drydock.work'
 DEAD_SUFFIX = '.dead'
 REASON_HEADER = 'x-drydock-reason'
 

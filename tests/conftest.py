@@ -1,0 +1,172 @@
+"""Shared fixtures: real PostgreSQL databases, RabbitMQ vhosts, configs.
+
+Nothing is skipped: when a service is down the fixture fails with a
+message saying how to start it (``.ci/run`` starts both).
+"""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import psycopg2
+import pytest
+
+PG_ADMIN_DSN = os.environ.get('DRYDOCK_TEST_PG',
+                              'host=127.0.0.1 port=5432 user=postgres '
+                              'dbname=postgres')
+PG_URL = 'postgresql+psycopg2://postgres@127.0.0.1:5432/%s'
+AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672/%s'
+RABBIT_URL = 'rabbit://guest:guest@127.0.0.1:5672/%s'
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO_SITE = os.path.join(ROOT, 'etc', 'drydock', 'demo-site.yaml')
+BIN = os.path.dirname(sys.executable)
+
+
+def _admin():
+    try:
+        conn = psycopg2.connect(PG_ADMIN_DSN, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        pytest.fail('PostgreSQL is not reachable (%s); start it with '
+                    'pg_ctlcluster --skip-systemctl-redirect <ver> main '
+                    'start' % str(exc).strip())
+    conn.autocommit = True
+    return conn
+
+
+def create_pg_database():
+    name = 'drydock_test_%s' % uuid.uuid4().hex[:10]
+    conn = _admin()
+    with conn.cursor() as cur:
+        cur.execute('CREATE DATABASE %s' % name)
+    conn.close()
+    return name
+
+
+def drop_pg_database(name):
+    conn = _admin()
+    with conn.cursor() as cur:
+        cur.execute('DROP DATABASE IF EXISTS %s WITH (FORCE)' % name)
+    conn.close()
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    name = create_pg_database()
+    yield PG_URL % name
+    from drydockd.db.sqlalchemy import engine
+    engine.dispose_all()
+    drop_pg_database(name)
+
+
+def _rabbitmqctl(*args):
+    return subprocess.run(['rabbitmqctl', '-q'] + list(args),
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def rabbit_vhost():
+    """A fresh RabbitMQ vhost for guest, deleted afterwards."""
+    name = 'drydock-test-%s' % uuid.uuid4().hex[:10]
+    result = _rabbitmqctl('add_vhost', name)
+    if result.returncode != 0:
+        pytest.fail('RabbitMQ is not usable (%s); start it with '
+                    'rabbitmq-server -detached' % result.stderr.strip())
+    _rabbitmqctl('set_permissions', '-p', name, 'guest', '.*', '.*', '.*')
+    yield name
+    _rabbitmqctl('delete_vhost', name)
+
+
+def write_config(path, **groups):
+    """Write an oslo.config file: ``groups`` maps group -> {opt: value}."""
+    lines = []
+    for group, opts in groups.items():
+        lines.append('[%s]' % group)
+        lines.extend('%s = %s' % (k, v) for k, v in opts.items())
+        lines.append('')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines))
+    return str(path)
+
+
+@pytest.fixture
+def embedded_config(tmp_path):
+    """Config of the embedded default rooted in a temporary directory."""
+    return write_config(tmp_path / 'drydock.conf',
+                        DEFAULT={'state_path': tmp_path,
+                                 'host': 'test-%s' % uuid.uuid4().hex[:6]},
+                        executor={'report_interval': 0.05},
+                        receiver={'batch_window_ms': 20})
+
+
+def production_config(path, pg, vhost, **extra):
+    """Config for RabbitMQ (both planes) and PostgreSQL."""
+    groups = {'DEFAULT': {'transport_url': RABBIT_URL % vhost,
+                          'work_transport_url': AMQP_URL % vhost,
+                          'state_path': os.path.dirname(str(path))},
+              'database': {'connection': pg},
+              'executor': {'report_interval': 0.05},
+              'receiver': {'batch_window_ms': 20}}
+    for group, opts in extra.items():
+        groups.setdefault(group, {}).update(opts)
+    return write_config(path, **groups)
+
+
+class Daemon:
+    """A drydockd process whose log is a file; waits for readiness."""
+
+    def __init__(self, role, config, log_path):
+        self.log_path = str(log_path)
+        self.log = open(self.log_path, 'w')
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, 'drydockd'), role, '--config-file', config],
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.log_path) as f:
+                if 'Ready:' in f.read():
+                    return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        with open(self.log_path) as f:
+            pytest.fail('drydockd did not become ready:\n' + f.read()[-3000:])
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def daemons():
+    started = []
+
+    def start(role, config, log_path):
+        daemon = Daemon(role, config, log_path)
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.stop()
+
+
+def drydock2(config, *args, env=None, timeout=120):
+    """Run the CLI as a separate process; returns CompletedProcess."""
+    full_env = dict(os.environ, **(env or {}))
+    full_env.pop('DRYDOCK_CONFIG', None)
+    full_env.pop('DRYDOCK_TRANSPORT_URL', None)
+    return subprocess.run(
+        [os.path.join(BIN, 'drydock2'), '--config-file', config] + list(args),
+        capture_output=True, text=True, timeout=timeout, env=full_env)

@@ -1,0 +1,102 @@
+"""The embedded default end to end: all-in-one daemon plus the CLI.
+
+SQLite and the broker-less work plane only; the CLI hosts the API
+endpoints in its own process.
+"""
+
+import json
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+import conftest
+from drydockd.db.sqlalchemy import api as db_api
+
+
+@pytest.fixture
+def aio(embedded_config, tmp_path, daemons):
+    daemons('all-in-one', embedded_config, tmp_path / 'aio.log').wait_ready()
+    return embedded_config
+
+
+def _cli(config, *args):
+    return conftest.drydock2(config, *args)
+
+
+def _deploy(config, design):
+    result = _cli(config, 'task', 'create', 'deploy_nodes', '--design-ref',
+                  str(design), '--wait', '-f', 'json')
+    return result, json.loads(result.stdout) if result.stdout else None
+
+
+def test_deploy_and_history_filters(aio):
+    result, task = _deploy(aio, conftest.DEMO_SITE)
+    assert result.returncode == 0, result.stderr
+    assert task['id'] == 1 and task['result']['status'] == 'success'
+
+    rows = json.loads(_cli(aio, 'task', 'history', 'show', '1', '--nodes',
+                           '5,6', '-f', 'json').stdout)
+    assert {r['node_id'] for r in rows} == {'5', '6'}
+    assert all(r['status'] in ('ready', 'skipped') for r in rows)
+    assert all(r['time_start'] <= r['time_end'] for r in rows)
+    spaced = json.loads(_cli(aio, 'task', 'history', 'show', '1', '--nodes',
+                             '5', '6', '-f', 'json').stdout)
+    assert spaced == rows
+
+    named = json.loads(_cli(aio, 'task', 'history', 'show', '1',
+                            '--tasks-names', 'hiera,netconfig', '--statuses',
+                            'ready', '-f', 'json').stdout)
+    assert {r['task_name'] for r in named} == {'hiera', 'netconfig'}
+    assert len(named) == 16
+
+    everything = json.loads(_cli(aio, 'task', 'history', 'show', '1', '-f',
+                                 'json').stdout)
+    nodes = {r['node_id'] for r in everything}
+    assert nodes == {str(i) for i in range(1, 9)} | {'master', 'null'}
+
+
+def test_history_errors(aio):
+    missing = _cli(aio, 'task', 'history', 'show', '99')
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == 'Task 99 not found'
+
+    bad = _cli(aio, 'task', 'history', 'show', '1', '--statuses', 'bogus')
+    assert bad.returncode == 2
+    assert 'bogus' in bad.stderr
+    for status in ('pending', 'running', 'ready', 'error', 'skipped'):
+        assert status in bad.stderr
+
+
+def test_failed_graph_task(aio, tmp_path):
+    design = yaml.safe_load(open(conftest.DEMO_SITE))
+    for task in design['deployment_tasks']:
+        if task['id'] == 'netconfig':
+            task['parameters']['fail_on'] = ['5']
+    path = tmp_path / 'failing-site.yaml'
+    path.write_text(yaml.safe_dump(design))
+
+    result, task = _deploy(aio, path)
+    assert result.returncode == 1
+    assert task['status'] == 'complete'
+    assert task['result']['status'] in ('partial_success', 'failure')
+
+    rows = json.loads(_cli(aio, 'task', 'history', 'show', str(task['id']),
+                           '--nodes', '5', '-f', 'json').stdout)
+    by_name = {r['task_name']: r['status'] for r in rows}
+    assert by_name['netconfig'] == 'error'
+    assert by_name['hiera'] == 'ready'
+    assert 'pending' not in by_name.values()
+    assert 'running' not in by_name.values()
+
+    url = 'sqlite:///%s/drydock.sqlite' % tmp_path
+    conn = db_api.Connection(sa.create_engine(url))
+    history = conn.get_history(task['id'], nodes=['5'])
+    reasons = {r['task_name']: r['custom'].get('error_msg') for r in history
+               if r['status'] == 'error'}
+    assert 'simulated failure' in reasons['netconfig']
+    dependants = set(reasons) - {'netconfig'}
+    assert dependants, 'tasks after netconfig on node 5 must fail too'
+    for name in dependants:
+        assert reasons[name].startswith('dependency '), reasons[name]
+        assert 'failed' in reasons[name]
