@@ -4,6 +4,8 @@
     drydock-manage [--config-file F] db downgrade [REVISION]
     drydock-manage [--config-file F] db current
     drydock-manage [--config-file F] config check
+    drydock-manage [--config-file F] dead-letters list|replay
+                   [--queue receiver|executor] [--limit N]
 """
 
 import argparse
@@ -27,6 +29,15 @@ def _parser():
     cfg = nouns.add_parser('config', help='configuration')
     cfg_verbs = cfg.add_subparsers(dest='verb', required=True)
     cfg_verbs.add_parser('check', help='parse the config and report')
+    dead = nouns.add_parser('dead-letters',
+                            help='messages set aside as unprocessable')
+    dead_verbs = dead.add_subparsers(dest='verb', required=True)
+    for verb, text in (('list', 'show them (nothing is removed)'),
+                       ('replay', 'move them back to their work queue')):
+        sub = dead_verbs.add_parser(verb, help=text)
+        sub.add_argument('--queue', choices=('receiver', 'executor'),
+                         default='receiver')
+        sub.add_argument('--limit', type=int, default=100)
     return parser
 
 
@@ -60,11 +71,29 @@ def _config(args, conf):
     return 0
 
 
+def _dead_letters(args, conf):
+    from drydockd.messaging import dead_letter
+    queue = conf[args.queue].queue
+    if args.verb == 'replay':
+        count = dead_letter.replay(conf, queue, args.limit)
+        print('replayed %d messages from %s.dead to %s' % (count, queue,
+                                                          queue))
+        return 0
+    letters = dead_letter.browse(conf, queue, args.limit)
+    for i, letter in enumerate(letters, 1):
+        print('%d\t%s\t%d bytes\t%s\t%s' % (
+            i, letter['reason'], letter['size'], letter['content_type'],
+            letter['preview'].replace('\n', ' ')))
+    print('%d dead letters in %s.dead' % (len(letters), queue))
+    return 0
+
+
 def main(argv=None):
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         conf = _conf(args)
-        return {'db': _db, 'config': _config}[args.noun](args, conf)
+        return {'db': _db, 'config': _config,
+                'dead-letters': _dead_letters}[args.noun](args, conf)
     except Exception as exc:  # noqa: BLE001 - one line for the operator
         if args.debug:
             raise

@@ -75,6 +75,10 @@ class Methods:
     def echo(self, item, reporter):
         reporter.finish('ready', 100)
 
+    def busy(self):
+        with self._lock:
+            return len(self.engines)
+
     def stop_all(self):
         with self._lock:
             for engine in self.engines.values():

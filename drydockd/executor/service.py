@@ -9,6 +9,7 @@ bounded worker pool so the consumer keeps answering the broker.
 import concurrent.futures
 import logging
 import threading
+import time
 
 from kombu.mixins import ConsumerMixin
 
@@ -57,8 +58,27 @@ class ExecutorService(ConsumerMixin):
         for item in items:
             self.pool.submit(self.methods.run, item)
 
-    def stop(self, wait=True):
-        self.should_stop = True
-        self.methods.stop_all()
-        self.pool.shutdown(wait=wait)
+    def run(self, **kwargs):
+        super().run(**kwargs)
+        self._drain()
+
+    def _drain(self):
+        """Let deployments in hand finish; stop them gracefully if slow.
+
+        Unacked work messages go back to the queue with the connection.
+        Deployments still running near the drain timeout are stopped:
+        their running graph tasks finish, the rest are reported skipped.
+        """
+        self.pool.shutdown(wait=False)
+        deadline = time.monotonic() + 0.8 * self.conf.executor.drain_timeout
+        while self.methods.busy() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self.methods.busy():
+            LOG.warning('Stopping %d deployments for shutdown',
+                        self.methods.busy())
+            self.methods.stop_all()
+        self.pool.shutdown(wait=True)
         self.publisher.close()
+
+    def stop(self):
+        self.should_stop = True

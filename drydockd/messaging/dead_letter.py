@@ -40,3 +40,66 @@ class DeadLetters:
             count = self.count
         LOG.warning('Dead-lettered a message to %s (%d so far): %s',
                     self.queue.name, count, reason)
+
+
+def _fetch(conn, queue, limit):
+    """Take up to ``limit`` dead letters off ``queue`` (unacked)."""
+    channel = conn.channel()
+    bound = queue(channel)
+    bound.declare()
+    taken = []
+    while len(taken) < limit:
+        message = bound.get(no_ack=False)
+        if message is None:
+            break
+        taken.append(message)
+    return channel, taken
+
+
+def browse(conf, queue_name, limit=100):
+    """Describe dead letters without removing them.
+
+    :returns: dicts with reason, size, content_type and a masked preview.
+    """
+    from oslo_utils import strutils
+    with entities.connection(conf) as conn:
+        channel, taken = _fetch(conn, entities.dead_letter_queue(queue_name),
+                                limit)
+        out = [{'reason': (m.headers or {}).get(entities.REASON_HEADER, ''),
+                'size': len(m.body),
+                'content_type': m.content_type,
+                'preview': strutils.mask_password(
+                    m.body[:120].decode('utf-8', 'replace'))}
+               for m in taken]
+        for message in taken:
+            message.requeue()
+        channel.close()
+    return out
+
+
+def replay(conf, queue_name, limit=100):
+    """Move up to ``limit`` dead letters back to their work queue.
+
+    Each is published (confirmed on AMQP) before it is removed from the
+    dead-letter queue, so a crash in between duplicates, never loses.
+    :returns: how many were replayed.
+    """
+    from drydockd.messaging import publisher as publisher_mod
+    target = entities.work_queue(queue_name)
+    pub = publisher_mod.Publisher(conf)
+    try:
+        with entities.connection(conf) as conn:
+            channel, taken = _fetch(
+                conn, entities.dead_letter_queue(queue_name), limit)
+            for message in taken:
+                headers = dict(message.headers or {})
+                reason = headers.pop(entities.REASON_HEADER, '')
+                headers['x-drydock-replayed-reason'] = reason
+                pub.publish_raw(target, message.body,
+                                message.content_type or 'application/json',
+                                message.content_encoding or 'utf-8', headers)
+                message.ack()
+            channel.close()
+    finally:
+        pub.close()
+    return len(taken)

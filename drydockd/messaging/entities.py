@@ -19,21 +19,22 @@ def work_exchange():
     return kombu.Exchange(WORK_EXCHANGE, type='direct', durable=True)
 
 
-def _queue(name):
+def work_queue(name):
+    """A durable work queue bound to the work exchange by its name."""
     return kombu.Queue(name, exchange=work_exchange(), routing_key=name,
                        durable=True, auto_delete=False)
 
 
 def executor_queue(conf):
-    return _queue(conf.executor.queue)
+    return work_queue(conf.executor.queue)
 
 
 def receiver_queue(conf):
-    return _queue(conf.receiver.queue)
+    return work_queue(conf.receiver.queue)
 
 
 def dead_letter_queue(queue_name):
-    return _queue(queue_name + DEAD_SUFFIX)
+    return work_queue(queue_name + DEAD_SUFFIX)
 
 
 def service_exchange(conf):

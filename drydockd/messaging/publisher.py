@@ -14,8 +14,17 @@ from drydockd.messaging import entities
 
 LOG = logging.getLogger(__name__)
 
-RETRY_POLICY = {'max_retries': 10, 'interval_start': 0.2,
+# Commands (manager -> executor) give up after about a minute so the
+# caller hears of it; reports (executor -> receiver) are the only record
+# of what happened on the nodes and are retried until the broker takes them.
+RETRY_POLICY = {'max_retries': 15, 'interval_start': 0.2,
                 'interval_step': 0.5, 'interval_max': 5}
+RETRY_FOREVER = dict(RETRY_POLICY, max_retries=None)
+
+
+def _log_retry(exc, interval):
+    LOG.warning('Work plane unavailable (%s); publishing again in %.1fs',
+                type(exc).__name__, interval)
 
 
 class Publisher:
@@ -27,33 +36,32 @@ class Publisher:
         self._lock = threading.Lock()
         self._producer = None
 
-    def publish(self, queue, body, headers=None):
+    def publish(self, queue, body, headers=None, policy=RETRY_POLICY):
         """Publish ``body`` (JSON-serializable) to ``queue`` (kombu Queue)."""
-        with self._lock:
-            if self._producer is None:
-                self._producer = self._conn.Producer()
-            self._producer.publish(
-                body, exchange=queue.exchange, routing_key=queue.routing_key,
-                serializer='json', delivery_mode=2, headers=headers or {},
-                declare=[queue], retry=True, retry_policy=RETRY_POLICY)
+        self._publish(queue, body, policy, serializer='json',
+                      headers=headers or {})
 
     def publish_raw(self, queue, body, content_type, content_encoding,
-                    headers):
+                    headers, policy=RETRY_POLICY):
         """Publish bytes as they are (dead letters, replays)."""
+        self._publish(queue, body, policy, content_type=content_type,
+                      content_encoding=content_encoding, headers=headers)
+
+    def _publish(self, queue, body, policy, **kwargs):
         with self._lock:
             if self._producer is None:
                 self._producer = self._conn.Producer()
             self._producer.publish(
                 body, exchange=queue.exchange, routing_key=queue.routing_key,
-                content_type=content_type, content_encoding=content_encoding,
-                delivery_mode=2, headers=headers, declare=[queue],
-                retry=True, retry_policy=RETRY_POLICY)
+                delivery_mode=2, declare=[queue], retry=True,
+                retry_policy=dict(policy, errback=_log_retry), **kwargs)
 
     def to_executor(self, body):
         self.publish(entities.executor_queue(self._conf), body)
 
     def to_receiver(self, body):
-        self.publish(entities.receiver_queue(self._conf), body)
+        self.publish(entities.receiver_queue(self._conf), body,
+                     policy=RETRY_FOREVER)
 
     def close(self):
         with self._lock:

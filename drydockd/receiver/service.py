@@ -37,6 +37,7 @@ class ReceiverService(ConsumerMixin):
         self.window = conf.receiver.batch_window_ms / 1000.0
         self.messages = []
         self.reports = []
+        self.dead_tags = set()
         self.oldest = None
         self.applied = 0
 
@@ -61,6 +62,7 @@ class ReceiverService(ConsumerMixin):
             items = [schemas.validate_report(i) for i in items]
         except exception.MessageInvalid as exc:
             self.dead.put(message, exc.message, ack=False)
+            self.dead_tags.add(message.delivery_tag)
             items = []
         for item in items:
             item['received'] = received
@@ -76,8 +78,8 @@ class ReceiverService(ConsumerMixin):
 
     def flush(self):
         """Apply the batch in one transaction, then acknowledge it."""
-        messages, reports = self.messages, self.reports
-        self.messages, self.reports, self.oldest = [], [], None
+        messages, reports, dead = self.messages, self.reports, self.dead_tags
+        self._reset()
         if not messages:
             return
         try:
@@ -87,7 +89,11 @@ class ReceiverService(ConsumerMixin):
             LOG.exception('Applying %d reports failed; requeued',
                           len(reports))
             for message in messages:
-                message.requeue()
+                # Dead letters are already set aside: ack, not requeue.
+                if message.delivery_tag in dead:
+                    message.ack()
+                else:
+                    message.requeue()
             time.sleep(1)
             return
         self.applied += len(reports)
@@ -100,9 +106,13 @@ class ReceiverService(ConsumerMixin):
             for message in messages:
                 message.ack()
 
+    def _reset(self):
+        self.messages, self.reports, self.dead_tags = [], [], set()
+        self.oldest = None
+
     def on_connection_revived(self):
         # Unacked deliveries of the lost channel are redelivered.
-        self.messages, self.reports, self.oldest = [], [], None
+        self._reset()
 
     def stop(self):
         self.should_stop = True

@@ -1,0 +1,79 @@
+"""Unprocessable reports are set aside with their reason, then replayable."""
+
+import json
+import subprocess
+import time
+
+import kombu
+
+import conftest
+
+
+def _manage(config, *args):
+    return subprocess.run(
+        [conftest.BIN + '/drydock-manage', '--config-file', config] +
+        list(args), capture_output=True, text=True, timeout=120)
+
+
+def _depth(conn, name):
+    channel = conn.channel()
+    try:
+        return kombu.Queue(name, durable=True)(channel).queue_declare(
+            passive=True).message_count
+    except conn.channel_errors:
+        return 0   # not declared yet: nothing was set aside so far
+    finally:
+        channel.close()
+
+
+def _wait_depth(conn, name, count, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _depth(conn, name) == count:
+            return
+        time.sleep(0.1)
+    assert _depth(conn, name) == count
+
+
+def test_dead_letter_list_and_replay(tmp_path, pg_url, rabbit_vhost,
+                                     daemons):
+    config = conftest.production_config(tmp_path / 'drydock.conf', pg_url,
+                                        rabbit_vhost)
+    assert _manage(config, 'db', 'upgrade').returncode == 0
+    receiver = daemons('receiver', config, tmp_path / 'receiver.log')
+    receiver.wait_ready()
+
+    bad = [b'\x00\xffnot json', b'{"method": "deploy_resp", "args": {',
+           json.dumps({'method': 'reboot_everything',
+                       'args': {'task_uuid': 'x'}}).encode()]
+    unknown_task = json.dumps({'method': 'deploy_resp',
+                               'args': {'task_uuid': 'no-such-task',
+                                        'status': 'running'}}).encode()
+    with kombu.Connection(conftest.AMQP_URL % rabbit_vhost) as conn:
+        producer = conn.Producer()
+        exchange = kombu.Exchange('drydock.work', 'direct', durable=True)
+        for body in bad + [unknown_task]:
+            producer.publish(body, exchange=exchange,
+                             routing_key='drydock.receiver',
+                             content_type='application/json',
+                             content_encoding='binary')
+        _wait_depth(conn, 'drydock.receiver.dead', len(bad))
+        _wait_depth(conn, 'drydock.receiver', 0)
+        assert receiver.stop() == 0
+
+        listed = _manage(config, 'dead-letters', 'list')
+        assert listed.returncode == 0, listed.stderr
+        assert 'undecodable body' in listed.stdout
+        assert "unknown method 'reboot_everything'" in listed.stdout
+        assert '3 dead letters in drydock.receiver.dead' in listed.stdout
+        assert _depth(conn, 'drydock.receiver.dead') == 3
+
+        replayed = _manage(config, 'dead-letters', 'replay')
+        assert replayed.returncode == 0, replayed.stderr
+        assert 'replayed 3 messages' in replayed.stdout
+        assert _depth(conn, 'drydock.receiver.dead') == 0
+        assert _depth(conn, 'drydock.receiver') == 3
+
+    log = (tmp_path / 'receiver.log').read_text()
+    assert 'unknown task no-such-task' in log
+    assert 'Dead-lettered a message' in log
