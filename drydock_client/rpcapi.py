@@ -6,9 +6,12 @@ API version history:
 
     1.0 - Initial version: create_task, get_task, list_tasks, delete_task,
           get_deployment_history.
+    1.1 - Added stop_task.
 """
 
 import oslo_messaging as messaging
+
+from drydockd.common import exception
 
 
 class DrydockAPI:
@@ -21,7 +24,7 @@ class DrydockAPI:
     """
 
     # NOTE: must be in sync with drydockd.manager.manager.RPC_API_VERSION
-    RPC_API_VERSION = '1.0'
+    RPC_API_VERSION = '1.1'
 
     def __init__(self, transport, topic='drydock', version_cap=None,
                  timeout=60):
@@ -71,3 +74,16 @@ class DrydockAPI:
             context, 'get_deployment_history', task_id=task_id, nodes=nodes,
             statuses=statuses, tasks_names=tasks_names,
             include_summary=include_summary)
+
+    def stop_task(self, context, task_id):
+        """Stop a task (sync): running graph tasks finish, the rest are
+        skipped, the task ends ``terminated``.
+
+        :raises: TaskNotFound; InvalidInput if it already ended or the
+            server is older than 1.1 (version_cap).
+        """
+        if not self.client.can_send_version('1.1'):
+            raise exception.InvalidInput(
+                reason='stop_task needs RPC API 1.1; version_cap is lower')
+        return self._prepare('1.1').call(context, 'stop_task',
+                                         task_id=task_id)

@@ -138,3 +138,21 @@ class DeleteTask(command.Command):
     def take_action(self, parsed):
         task = self.app.client_manager.drydock.delete_task(parsed.id)
         self.app.stdout.write('Task %s deleted\n' % task['id'])
+
+
+class StopTask(show.ShowOne):
+    """Stop a task: running graph tasks finish, nothing new starts."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('id', help='task id or uuid')
+        parser.add_argument('--wait', action='store_true',
+                            help='wait until the task has ended')
+        return parser
+
+    def take_action(self, parsed):
+        client = self.app.client_manager.drydock
+        doc = client.stop_task(parsed.id)
+        if parsed.wait:
+            doc = wait(client, doc['id'], self.app.stderr)
+        return document_rows(doc)

@@ -18,7 +18,7 @@ class APIService:
         self.conf = conf
         self.publisher = publisher_mod.Publisher(conf)
         endpoint = manager.ManagerEndpoint(db_api.get_instance(conf),
-                                           self.publisher)
+                                           self.publisher, conf)
         self.transport = rpc.get_transport(conf, url)
         self.server = rpc.get_server(conf, self.transport, [endpoint])
         self.ready = threading.Event()

@@ -30,6 +30,12 @@ def check_database(conf, upgrade_embedded=False):
 def _manager(conf, launcher):
     from drydockd.api import service as api_service
     launcher.add('api', api_service.APIService(conf, rpc.api_url(conf)))
+    _leader(conf, launcher)
+
+
+def _leader(conf, launcher):
+    from drydockd.manager import leader
+    launcher.add('leader', leader.LeaderService(conf))
 
 
 def _executor(conf, launcher):
@@ -54,11 +60,11 @@ def _build(parts, embedded=False):
 
 
 def _all_in_one(conf):
-    parts = [_executor, _receiver]
-    # With an in-process API plane the CLI hosts the endpoints itself;
-    # with a real transport_url the all-in-one serves the API too.
-    if not rpc.is_embedded(rpc.api_url(conf)):
-        parts.insert(0, _manager)
+    # With an in-process API plane the CLI hosts the endpoints itself and
+    # the all-in-one keeps the manager's background duties; with a real
+    # transport_url it serves the API too.
+    manager = _leader if rpc.is_embedded(rpc.api_url(conf)) else _manager
+    parts = [manager, _executor, _receiver]
     return _build(parts, embedded=True)(conf)
 
 

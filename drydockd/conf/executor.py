@@ -18,6 +18,9 @@ opts = [
     cfg.FloatOpt('report_interval', default=0.2, min=0.01,
                  help='Longest time in seconds transitions are held before '
                       'they are published while a task is busy.'),
+    cfg.FloatOpt('heartbeat_interval', default=10.0, min=0.05,
+                 help='Seconds between heartbeats of each running task; '
+                      'keep well under [manager] executor_timeout.'),
     cfg.IntOpt('drain_timeout', default=30, min=0,
                help='Seconds SIGTERM waits for work in hand to finish.'),
 ]

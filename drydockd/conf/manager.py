@@ -13,8 +13,19 @@ opts = [
     cfg.IntOpt('rpc_timeout', default=60, min=1,
                help='Seconds a client waits for an RPC reply.'),
     cfg.IntOpt('deploy_timeout', default=3600, min=1,
-               help='Seconds a deployment task may run before it is '
-                    'failed as timed out.'),
+               help='Seconds a deployment task may take from creation; '
+                    'an executor refuses work past it and the leader '
+                    'fails the task.'),
+    cfg.FloatOpt('lease_interval', default=5.0, min=0.1,
+                 help='Seconds between leader-lease renewals and reaper '
+                      'runs.'),
+    cfg.FloatOpt('lease_grace', default=30.0, min=0.2,
+                 help='Seconds without renewal after which another '
+                      'manager takes the leader lease.'),
+    cfg.FloatOpt('executor_timeout', default=60.0, min=0.2,
+                 help='Seconds without any report (executors heartbeat '
+                      'every [executor] heartbeat_interval) after which '
+                      'the leader fails a running task.'),
 ]
 
 

@@ -86,3 +86,31 @@ class Connection(abc.ABC):
             with ``received`` (naive UTC) added to each.
         :returns: dict of counts (applied, rejected, unknown_task).
         """
+
+    @abc.abstractmethod
+    def acquire_lease(self, identity, grace):
+        """Take or renew the leader lease; True if ``identity`` holds it.
+
+        Taken when free, held by ``identity``, or not renewed for
+        ``grace`` seconds.
+        """
+
+    @abc.abstractmethod
+    def release_lease(self, identity):
+        """Give the lease up at once if ``identity`` holds it."""
+
+    @abc.abstractmethod
+    def reap_tasks(self, executor_timeout, deploy_timeout):
+        """Fail tasks whose executor went silent or whose deadline passed.
+
+        The task ends ``complete``/``failure`` with the reason (``executor
+        HOST stopped reporting``), its nodes ``error``, its unfinished
+        history rows ``error``. :returns: list of (task id, reason).
+        """
+
+    @abc.abstractmethod
+    def stop_task(self, task_id, user):
+        """Move a task to ``terminating`` (or end it if none runs it).
+
+        :raises: TaskNotFound; InvalidInput if it already ended.
+        """

@@ -3,16 +3,22 @@
 A fixed table (never ``getattr`` on a name from the wire). Every method
 reports ``running`` before it runs and a final status after; an unknown
 method gets an error reply to its ``respond_to`` so no task waits on it.
+Control messages (``stop_deploy_task``) act at once and reply nothing of
+their own: the stopped deployment reports ``stopped`` itself.
 """
 
+import collections
 import logging
 import threading
 
 from drydockd.executor import reporting
 from drydockd.executor.graph import engine as engine_mod
 from drydockd.executor.transports import loader
+from drydockd.messaging import schemas
 
 LOG = logging.getLogger(__name__)
+# Stopped task uuids remembered so a queued copy never starts later.
+TOMBSTONES = 10000
 
 
 class Methods:
@@ -22,33 +28,51 @@ class Methods:
         self.publisher = publisher
         self.transport = loader.load(conf)
         self.engines = {}
+        self.stopped = collections.OrderedDict()
         self._lock = threading.Lock()
         self.table = {'task_deploy': self.task_deploy, 'echo': self.echo}
 
     def _reporter(self, item):
-        return reporting.Reporter(self.publisher.to_receiver,
-                                  item['args']['task_uuid'],
-                                  method=item.get('respond_to')
-                                  or 'deploy_resp',
-                                  interval=self.conf.executor.report_interval)
+        return reporting.Reporter(
+            self.publisher.to_receiver, item['args']['task_uuid'],
+            method=item.get('respond_to') or 'deploy_resp',
+            interval=self.conf.executor.report_interval,
+            executor=self.conf.host,
+            heartbeat=self.conf.executor.heartbeat_interval)
 
     def accept(self, item):
-        """Report ``running`` (or the unknown-method error) before acking."""
+        """Decide before the ack: run (report ``running``) or refuse.
+
+        :returns: True if ``run`` should be called for the item.
+        """
+        uuid = item['args']['task_uuid']
+        if item['method'] in schemas.CONTROL:
+            self.stop_deploy(uuid)
+            return False
         reporter = self._reporter(item)
-        if item['method'] in self.table:
-            reporter.running()
-        else:
-            LOG.warning('Unknown executor method %r for task %s',
-                        item['method'], item['args']['task_uuid'])
-            reporter.finish('error', 100, error='unknown executor method %r'
-                            % item['method'][:100])
+        refusal = self._refusal(item)
+        if refusal:
+            LOG.warning('Refusing %s for task %s: %s', item['method'], uuid,
+                        refusal)
+            reporter.finish('stopped' if uuid in self.stopped else 'error',
+                            100, error=refusal)
+            return False
+        reporter.running()
+        return True
+
+    def _refusal(self, item):
+        if item['method'] not in self.table:
+            return 'unknown executor method %r' % item['method'][:100]
+        if item['args']['task_uuid'] in self.stopped:
+            return 'task was stopped before it ran'
+        deadline = item['args'].get('deadline')
+        if deadline and schemas.parse_time(deadline) < schemas.utcnow():
+            return 'task expired before an executor took it'
+        return None
 
     def run(self, item):
-        handler = self.table.get(item['method'])
-        if handler is None:
-            return
         try:
-            handler(item, self._reporter(item))
+            self.table[item['method']](item, self._reporter(item))
         except Exception as exc:  # noqa: BLE001 - report, never vanish
             LOG.exception('Method %s of task %s failed', item['method'],
                           item['args']['task_uuid'])
@@ -75,11 +99,23 @@ class Methods:
     def echo(self, item, reporter):
         reporter.finish('ready', 100)
 
+    def stop_deploy(self, uuid):
+        """Stop a deployment this executor runs; remember the uuid."""
+        with self._lock:
+            self.stopped[uuid] = True
+            while len(self.stopped) > TOMBSTONES:
+                self.stopped.popitem(last=False)
+            engine = self.engines.get(uuid)
+        if engine is not None:
+            LOG.info('Stopping deployment of task %s', uuid)
+            engine.stop()
+
     def busy(self):
         with self._lock:
             return len(self.engines)
 
     def stop_all(self):
         with self._lock:
-            for engine in self.engines.values():
-                engine.stop()
+            engines = list(self.engines.values())
+        for engine in engines:
+            engine.stop()

@@ -13,19 +13,25 @@ from drydockd.messaging import schemas
 class Reporter:
 
     def __init__(self, publish, task_uuid, method='deploy_resp',
-                 interval=0.2, max_entries=500):
+                 interval=0.2, max_entries=500, executor=None,
+                 heartbeat=10.0):
         self._publish = publish
         self.task_uuid = task_uuid
         self.method = method
         self.interval = interval
+        self.executor = executor
+        self.heartbeat = heartbeat
         self.max_entries = max_entries
         self._entries = []
         self._last = time.monotonic()
 
     def running(self):
         """The report sent before a method runs."""
-        self._send(schemas.report(self.method, self.task_uuid,
-                                  status='running', progress=0))
+        self._send(self._report(status='running', progress=0))
+
+    def _report(self, **fields):
+        return schemas.report(self.method, self.task_uuid,
+                              executor=self.executor, **fields)
 
     def entry(self, uid, task_name, task_status, when, time_start=None,
               error_msg=None, summary=None, node_progress=None):
@@ -45,17 +51,18 @@ class Reporter:
             uid, schemas.utcnow(), status=status, progress=progress))
 
     def flush(self, progress, force=False):
-        due = time.monotonic() - self._last >= self.interval
-        if self._entries and (force or due):
+        """Publish held entries when due; heartbeat when quiet."""
+        quiet = time.monotonic() - self._last
+        if self._entries and (force or quiet >= self.interval):
             entries, self._entries = self._entries, []
-            self._send(schemas.report(self.method, self.task_uuid,
-                                      progress=progress, nodes=entries))
+            self._send(self._report(progress=progress, nodes=entries))
+        elif quiet >= self.heartbeat:
+            self._send(self._report(progress=progress))
 
     def finish(self, status, progress, error=None):
         entries, self._entries = self._entries, []
-        self._send(schemas.report(self.method, self.task_uuid, status=status,
-                                  progress=progress, error=error,
-                                  nodes=entries))
+        self._send(self._report(status=status, progress=progress,
+                                error=error, nodes=entries))
 
     def _send(self, body):
         self._publish(body)

@@ -40,9 +40,14 @@ class ExecutorService(ConsumerMixin):
         self.ready.set()
 
     def get_consumers(self, Consumer, channel):
-        return [Consumer(queues=[entities.executor_queue(self.conf)],
-                         on_message=self.on_work, no_ack=False,
-                         prefetch_count=self.conf.executor.workers)]
+        consumers = [Consumer(queues=[entities.executor_queue(self.conf)],
+                              on_message=self.on_work, no_ack=False,
+                              prefetch_count=self.conf.executor.workers)]
+        if entities.has_fanout(self.connection):
+            consumers.append(Consumer(
+                queues=[entities.service_queue(self.conf)],
+                on_message=self.on_work, no_ack=False))
+        return consumers
 
     def on_work(self, message):
         try:
@@ -52,10 +57,9 @@ class ExecutorService(ConsumerMixin):
         except exception.MessageInvalid as exc:
             self.dead.put(message, exc.message)
             return
-        for item in items:
-            self.methods.accept(item)
+        accepted = [i for i in items if self.methods.accept(i)]
         message.ack()
-        for item in items:
+        for item in accepted:
             self.pool.submit(self.methods.run, item)
 
     def run(self, **kwargs):

@@ -4,6 +4,7 @@ The pending rows are committed before the work message is cast, so no
 report can arrive for a row that does not exist yet.
 """
 
+import datetime
 import logging
 
 from drydockd.common import exception
@@ -27,7 +28,7 @@ def plan(design_ref, node_filter_doc):
 
 
 def start(db, publisher, design_ref, node_filter_doc, dry_run=False,
-          created_by=None):
+          created_by=None, deadline_s=3600):
     """Create a deploy_nodes task and cast it; returns the task dict."""
     design, nodes, graph, metadata = plan(design_ref, node_filter_doc)
     db.sync_nodes(design['nodes'])
@@ -40,9 +41,11 @@ def start(db, publisher, design_ref, node_filter_doc, dry_run=False,
          'graph': {'tasks_graph': graph, **metadata}},
         [n['id'] for n in nodes], history,
         node_status=None if dry_run else 'deploying')
+    deadline = task['created'] + datetime.timedelta(seconds=deadline_s)
     message = schemas.request('task_deploy', task['uuid'],
                               tasks_graph=graph, tasks_metadata=metadata,
-                              dry_run=dry_run)
+                              dry_run=dry_run,
+                              deadline=schemas.format_time(deadline))
     try:
         publisher.to_executor(message)
     except Exception as exc:  # noqa: BLE001 - any broker failure ends it
@@ -57,3 +60,16 @@ def start(db, publisher, design_ref, node_filter_doc, dry_run=False,
     LOG.info('Task %s (%s) queued: deploy of %d nodes, %d graph tasks',
              task['id'], task['uuid'], len(nodes), len(history))
     return db.update_task(task['id'], status='queued')
+
+
+def stop(db, publisher, task_id, user):
+    """Ask the executors to stop a task; end it at once if none runs it.
+
+    The stop goes out even for a task ended here, so that an executor
+    holding a queued copy drops it instead of running it later.
+    """
+    task = db.stop_task(task_id, user)
+    publisher.to_executors(schemas.request('stop_deploy_task', task['uuid']))
+    LOG.info('Task %s stop requested by %s (now %s)', task['id'], user,
+             task['status'])
+    return task

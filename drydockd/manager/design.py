@@ -60,6 +60,29 @@ def _safe_ref(parsed):
     return parsed._replace(netloc=netloc).geturl()
 
 
+def problems(ref):
+    """Every problem of the design at ``ref`` (empty when valid).
+
+    Beyond the document checks, the deployment graph is built over every
+    node so cycles and dangling references are reported here too.
+    """
+    from drydockd.manager import serializer
+    try:
+        doc = yaml.safe_load(fetch(ref))
+    except exception.DesignError as exc:
+        return [exc.message]
+    except yaml.YAMLError as exc:
+        return ['design: not YAML: %s' % str(exc).splitlines()[0]]
+    found = validate(doc)
+    if not found:
+        try:
+            serializer.serialize(doc.get('deployment_tasks', []),
+                                 doc['nodes'])
+        except exception.DrydockException as exc:
+            found.append('deployment_tasks: %s' % exc.message)
+    return found
+
+
 def load(ref):
     """Fetch, parse and validate a design; raises DesignError."""
     try:

@@ -12,13 +12,13 @@ import oslo_messaging as messaging
 from drydockd.common import exception
 from drydockd.common import states
 from drydockd.manager import deploy
-from drydockd.manager import design as design_mod
+from drydockd.manager import validation
 from drydockd.manager import views
 
 LOG = logging.getLogger(__name__)
 
 # NOTE: must be in sync with drydock_client.rpcapi.DrydockAPI.RPC_API_VERSION
-RPC_API_VERSION = '1.0'
+RPC_API_VERSION = '1.1'
 
 SUPPORTED_ACTIONS = ('deploy_nodes', 'validate_design')
 _EXPECTED = (exception.InvalidInput, exception.TaskNotFound,
@@ -41,9 +41,10 @@ def _check_choices(name, values, valid):
 class ManagerEndpoint:
     target = messaging.Target(version=RPC_API_VERSION)
 
-    def __init__(self, db, publisher):
+    def __init__(self, db, publisher, conf):
         self.db = db
         self.publisher = publisher
+        self.conf = conf
 
     @messaging.expected_exceptions(*_EXPECTED)
     def create_task(self, context, action, design_ref, node_filter=None,
@@ -52,10 +53,11 @@ class ManagerEndpoint:
             raise exception.UnsupportedAction(
                 action=action, supported=', '.join(SUPPORTED_ACTIONS))
         if action == 'validate_design':
-            design_mod.load(design_ref)
-            return {'valid': True}
+            return views.task_document(validation.validate_design(
+                self.db, design_ref, _user(context)))
         task = deploy.start(self.db, self.publisher, design_ref, node_filter,
-                            dry_run=bool(dry_run), created_by=_user(context))
+                            dry_run=bool(dry_run), created_by=_user(context),
+                            deadline_s=self.conf.manager.deploy_timeout)
         return views.task_document(task)
 
     @messaging.expected_exceptions(*_EXPECTED)
@@ -88,3 +90,9 @@ class ManagerEndpoint:
         rows = self.db.get_history(int(task_id), nodes, statuses,
                                    tasks_names, include_summary)
         return [views.history_row(r) for r in rows]
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def stop_task(self, context, task_id):
+        """1.1: stop a task (terminating, then terminated)."""
+        return views.task_document(
+            deploy.stop(self.db, self.publisher, task_id, _user(context)))

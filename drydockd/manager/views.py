@@ -38,7 +38,7 @@ def task_document(task, subtask_ids=()):
         'terminated_by': task['terminated_by'],
         'deleted': format_time(task['deleted_at']),
         'result': {
-            'Kind': 'Status', 'apiVersion': 'v1',
+            'Kind': 'Status', 'apiVersion': 'v1', 'metadata': {},
             'status': task['result_status'],
             'message': task['result_message'],
             'reason': task['result_reason'],

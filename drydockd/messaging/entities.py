@@ -7,6 +7,8 @@ work queue; set-aside messages carry their reason in the
 ``x-drydock-reason`` header.
 """
 
+import uuid
+
 import kombu
 
 # Not 'drydock': that is oslo.messaging's control exchange (a topic one).
@@ -41,6 +43,19 @@ def service_exchange(conf):
     """Fanout for service messages (stop) to every executor."""
     return kombu.Exchange(conf.executor.service_exchange, type='fanout',
                           durable=True)
+
+
+def service_queue(conf):
+    """This executor's private queue on the service fanout."""
+    return kombu.Queue('%s.%s.%s' % (conf.executor.service_exchange,
+                                     conf.host, uuid.uuid4().hex[:8]),
+                       exchange=service_exchange(conf), exclusive=True,
+                       auto_delete=True, durable=False)
+
+
+def has_fanout(conn):
+    """Broker-less SQL transports have no fanout (LIBRARY-NOTES)."""
+    return conn.transport.driver_type != 'sql'
 
 
 def connection(conf):

@@ -38,26 +38,38 @@ class Publisher:
 
     def publish(self, queue, body, headers=None, policy=RETRY_POLICY):
         """Publish ``body`` (JSON-serializable) to ``queue`` (kombu Queue)."""
-        self._publish(queue, body, policy, serializer='json',
-                      headers=headers or {})
+        self._publish(queue.exchange, queue.routing_key, [queue], body,
+                      policy, serializer='json', headers=headers or {})
 
     def publish_raw(self, queue, body, content_type, content_encoding,
                     headers, policy=RETRY_POLICY):
         """Publish bytes as they are (dead letters, replays)."""
-        self._publish(queue, body, policy, content_type=content_type,
+        self._publish(queue.exchange, queue.routing_key, [queue], body,
+                      policy, content_type=content_type,
                       content_encoding=content_encoding, headers=headers)
 
-    def _publish(self, queue, body, policy, **kwargs):
+    def _publish(self, exchange, routing_key, declare, body, policy,
+                 **kwargs):
         with self._lock:
             if self._producer is None:
                 self._producer = self._conn.Producer()
             self._producer.publish(
-                body, exchange=queue.exchange, routing_key=queue.routing_key,
-                delivery_mode=2, declare=[queue], retry=True,
+                body, exchange=exchange, routing_key=routing_key,
+                delivery_mode=2, declare=declare, retry=True,
                 retry_policy=dict(policy, errback=_log_retry), **kwargs)
 
     def to_executor(self, body):
         self.publish(entities.executor_queue(self._conf), body)
+
+    def to_executors(self, body):
+        """Every executor: the service fanout where the transport has
+        one, else the (single) executor's work queue."""
+        if entities.has_fanout(self._conn):
+            exchange = entities.service_exchange(self._conf)
+            self._publish(exchange, '', [exchange], body, RETRY_POLICY,
+                          serializer='json')
+        else:
+            self.to_executor(body)
 
     def to_receiver(self, body):
         self.publish(entities.receiver_queue(self._conf), body,

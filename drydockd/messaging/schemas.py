@@ -18,9 +18,12 @@ API_VERSION = '1'
 # Executor methods and the reply method each one answers with.
 REQUESTS = {
     'task_deploy': 'deploy_resp',
+    'stop_deploy_task': 'deploy_resp',
     'echo': 'echo_resp',
 }
 REPORTS = frozenset(REQUESTS.values())
+# Handled at once by every executor (service fanout), never queued.
+CONTROL = frozenset(('stop_deploy_task',))
 
 TASK_STATUSES = ('running', 'ready', 'error', 'stopped')
 ROW_STATUSES = ('running', 'ready', 'error', 'skipped')
@@ -63,11 +66,16 @@ def request(method, task_uuid, **args):
 
 
 def report(method, task_uuid, status=None, progress=None, error=None,
-           nodes=None):
-    """Build an executor -> receiver report; None fields are left out."""
+           nodes=None, executor=None):
+    """Build an executor -> receiver report; None fields are left out.
+
+    ``executor`` names the executor host, so the reaper can say whose
+    heartbeats stopped.
+    """
     args = {'task_uuid': task_uuid}
     for key, value in (('status', status), ('progress', progress),
-                       ('error', error), ('nodes', nodes)):
+                       ('error', error), ('nodes', nodes),
+                       ('executor', executor)):
         if value is not None:
             args[key] = value
     return {'method': method, 'args': args}
@@ -151,8 +159,9 @@ def validate_report(item):
     _require(progress is None or (isinstance(progress, (int, float))
                                   and not isinstance(progress, bool)),
              'progress is not a number')
-    _require(args.get('error') is None or isinstance(args['error'], str),
-             'error is not a string')
+    for key in ('error', 'executor'):
+        _require(args.get(key) is None or isinstance(args[key], str),
+                 '%s is not a string' % key)
     nodes = args.get('nodes', [])
     _require(isinstance(nodes, list), 'nodes is not a list')
     for entry in nodes:

@@ -14,6 +14,7 @@ from drydockd.db import api
 from drydockd.db import models
 from drydockd.db.sqlalchemy import engine as engine_mod
 from drydockd.db.sqlalchemy import history as history_q
+from drydockd.db.sqlalchemy import lifecycle
 from drydockd.db.sqlalchemy import reports as reports_mod
 from drydockd.messaging.schemas import utcnow
 
@@ -240,6 +241,36 @@ class Connection(api.Connection):
     def apply_reports(self, reports):
         with self._session() as session:
             return reports_mod.apply(session, reports)
+
+    @_retry_on_deadlock
+    def acquire_lease(self, identity, grace):
+        with self._session() as session:
+            return lifecycle.acquire_lease(session, identity, utcnow(), grace)
+
+    @_retry_on_deadlock
+    def release_lease(self, identity):
+        with self._session() as session:
+            lifecycle.release_lease(session, identity)
+
+    def lease_holder(self):
+        with self._session() as session:
+            return lifecycle.lease_holder(session)
+
+    @_retry_on_deadlock
+    def reap_tasks(self, executor_timeout, deploy_timeout):
+        with self._session() as session:
+            return lifecycle.reap(session, utcnow(), executor_timeout,
+                                  deploy_timeout)
+
+    @_retry_on_deadlock
+    def stop_task(self, task_id, user):
+        with self._session() as session:
+            task = self._get_task_row(session, task_id)
+            if not lifecycle.stop(session, task, user, utcnow()):
+                raise exception.InvalidInput(
+                    reason='task %s already ended (%s)' % (task.id,
+                                                           task.status))
+            return _task_dict(task)
 
     def ping(self):
         """Cheap connectivity check for startup and health."""

@@ -147,7 +147,9 @@ def _apply_row(row, entry, time):
 
 def _apply_task(session, task, rep):
     args = rep['args']
-    task.heartbeat = rep['received']
+    task.heartbeat = max(task.heartbeat or rep['received'], rep['received'])
+    if args.get('executor'):
+        task.executor_host = args['executor'][:255]
     if args.get('progress') is not None:
         task.progress = max(task.progress, min(100, int(args['progress'])))
     status = args.get('status')
@@ -166,8 +168,17 @@ def _apply_task(session, task, rep):
     if status == 'error' and result == 'success':
         result = 'failure'
     message = args.get('error') or _summary(outcomes)
-    finish(session, task, _TASK_STATUS[status], result, message, None,
-           rep['received'])
+    node_status = None
+    if status == 'stopped':
+        # Nothing failed, but not everything ran: incomplete, not success.
+        result = 'incomplete' if result == 'success' else result
+        message = 'Stopped by %s: %s' % (task.terminated_by or 'drydock',
+                                         message)
+        node_status = 'stopped'
+    # A task-level error (executor failure, refusal) ends whatever never
+    # ran with that reason, so no row is left pending.
+    finish(session, task, _TASK_STATUS[status], result, message,
+           args.get('error'), rep['received'], node_status=node_status)
 
 
 def _outcomes_from_rows(session, task_id):
@@ -185,8 +196,14 @@ def _summary(outcomes):
         len(outcomes) - failed, len(outcomes), failed)
 
 
-def finish(session, task, status, result_status, message, reason, now):
-    """End a task: result, times, lock release, no row left unfinished."""
+def finish(session, task, status, result_status, message, reason, now,
+           node_status=None):
+    """End a task: result, times, lock release, no row left unfinished.
+
+    ``reason`` marks an abnormal end: unfinished history rows become
+    ``error`` with it, and the task's nodes ``error`` unless
+    ``node_status`` says otherwise.
+    """
     task.status = states.next_task_status(task.status, status)
     task.result_status = result_status
     task.result_message = message
@@ -203,9 +220,14 @@ def finish(session, task, status, result_status, message, reason, now):
                                      'error': result_status != 'success',
                                      'context_type': 'task',
                                      'context': task.uuid}], now)
+    node_values = {'reservation': None}
+    if reason or node_status:
+        node_values['status'] = node_status or 'error'
+        if node_values['status'] == 'error':
+            node_values.update(error_type='task', error_msg=reason)
     session.execute(sa.update(models.Node)
                     .where(models.Node.reservation == task.id)
-                    .values(reservation=None)
+                    .values(**node_values)
                     .execution_options(synchronize_session=False))
     if reason:
         session.execute(

@@ -1,0 +1,110 @@
+"""Leader lease, reaper and stop: the queries that keep tasks from sticking.
+
+The lease is one ``active_instance`` row taken with a conditional UPDATE
+(holder is me, or the last ping is older than the grace period), so two
+managers can never both believe they lead. Times are naive UTC from the
+managers' clocks, which are expected to be NTP-synchronised.
+"""
+
+import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from drydockd.common import states
+from drydockd.db import models
+from drydockd.db.sqlalchemy import reports
+
+LEASE_ID = 1
+_EPOCH = datetime.datetime(1970, 1, 1)
+
+
+def acquire_lease(session, identity, now, grace):
+    table = models.ActiveInstance
+    result = session.execute(
+        sa.update(table)
+        .where(table.id == LEASE_ID,
+               sa.or_(table.identity == identity,
+                      table.last_ping < now - datetime.timedelta(
+                          seconds=grace)))
+        .values(identity=identity, last_ping=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount == 1:
+        return True
+    if session.get(table, LEASE_ID) is None:
+        try:
+            with session.begin_nested():
+                session.add(table(id=LEASE_ID, identity=identity,
+                                  last_ping=now))
+            return True
+        except sa_exc.IntegrityError:
+            return False
+    return False
+
+
+def release_lease(session, identity):
+    """Give the lease up at once (a clean stop)."""
+    table = models.ActiveInstance
+    session.execute(sa.update(table)
+                    .where(table.id == LEASE_ID, table.identity == identity)
+                    .values(last_ping=_EPOCH)
+                    .execution_options(synchronize_session=False))
+
+
+def lease_holder(session):
+    row = session.get(models.ActiveInstance, LEASE_ID)
+    return None if row is None else (row.identity, row.last_ping)
+
+
+def reap(session, now, executor_timeout, deploy_timeout):
+    """Fail running tasks whose executor went silent or that ran too long.
+
+    :returns: list of (task id, reason).
+    """
+    task = models.Task
+    silent = now - datetime.timedelta(seconds=executor_timeout)
+    expired = now - datetime.timedelta(seconds=deploy_timeout)
+    candidates = session.scalars(
+        sa.select(task).where(
+            task.status.in_(('queued', 'running', 'terminating')),
+            sa.or_(sa.and_(task.status != 'queued',
+                           sa.func.coalesce(task.heartbeat, task.created)
+                           < silent),
+                   task.created < expired))).all()
+    reaped = []
+    for row in candidates:
+        if row.created < expired:
+            reason = 'task exceeded its deadline of %ds' % deploy_timeout
+        else:
+            reason = 'executor %s stopped reporting' % (
+                row.executor_host or 'unknown')
+        reports.finish(session, row, 'complete', 'failure', reason, reason,
+                       now)
+        reaped.append((row.id, reason))
+    return reaped
+
+
+def stop(session, task, user, now):
+    """Mark a task terminating; a task no executor holds ends at once."""
+    if task.status in states.TASK_FINAL:
+        return False
+    task.terminated_by = user
+    task.updated = now
+    if task.status in ('requested', 'queued'):
+        reports.finish(session, task, 'terminated', 'incomplete',
+                       'Task stopped by %s before it ran' % user, None, now,
+                       node_status='stopped')
+        _skip_pending(session, task, now, 'task stopped before it ran')
+        return True
+    task.status = states.next_task_status(task.status, 'terminating')
+    return True
+
+
+def _skip_pending(session, task, now, reason):
+    history = models.DeploymentHistory
+    session.execute(
+        sa.update(history)
+        .where(history.task_id == task.id, history.status == 'pending')
+        .values(status='skipped', time_start=now, time_end=now,
+                custom={'error_msg': reason})
+        .execution_options(synchronize_session=False))

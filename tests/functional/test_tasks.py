@@ -1,0 +1,111 @@
+"""Tasks as operators expect them, on the embedded default."""
+
+import json
+import os
+import time
+
+import jsonschema
+import pytest
+import yaml
+
+import conftest
+
+SCHEMA = os.path.join(conftest.ROOT, 'docs', 'schemas', 'task-status.json')
+
+
+@pytest.fixture
+def aio(embedded_config, tmp_path, daemons):
+    daemons('all-in-one', embedded_config, tmp_path / 'aio.log').wait_ready()
+    return embedded_config
+
+
+def _json(config, *args):
+    result = conftest.drydock2(config, *args, '-f', 'json')
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _slow_site(tmp_path, duration=1.0):
+    design = yaml.safe_load(open(conftest.DEMO_SITE))
+    for task in design['deployment_tasks']:
+        if 'parameters' in task:
+            task['parameters']['duration'] = duration
+    path = tmp_path / 'slow.yaml'
+    path.write_text(yaml.safe_dump(design))
+    return str(path)
+
+
+def _wait_status(config, task_id, statuses, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        doc = _json(config, 'task', 'show', str(task_id))
+        if doc['status'] in statuses:
+            return doc
+        time.sleep(0.2)
+    raise AssertionError('task %s still %s' % (task_id, doc['status']))
+
+
+def test_task_document_matches_schema(aio):
+    schema = json.load(open(SCHEMA))
+    done = _json(aio, 'task', 'create', 'deploy_nodes', '--design-ref',
+                 conftest.DEMO_SITE, '--nodes', 'node05,node06', '--wait')
+    shown = _json(aio, 'task', 'show', str(done['id']))
+    jsonschema.validate(shown, schema)
+    assert shown['node_filter']['filter_set'][0]['node_names'] == [
+        'node05', 'node06']
+    assert shown['result']['details']['messageList']
+    by_uuid = _json(aio, 'task', 'show', shown['task_id'])
+    assert by_uuid == shown
+    validated = _json(aio, 'task', 'create', 'validate_design',
+                      '--design-ref', conftest.DEMO_SITE)
+    jsonschema.validate(validated, schema)
+    assert validated['result']['status'] == 'success'
+
+
+def test_busy_nodes_refused_then_stop_and_delete(aio, tmp_path):
+    first = _json(aio, 'task', 'create', 'deploy_nodes', '--design-ref',
+                  _slow_site(tmp_path), '--nodes', '5,6,7')
+    _wait_status(aio, first['id'], ('running',))
+    clash = conftest.drydock2(aio, 'task', 'create', 'deploy_nodes',
+                              '--design-ref', conftest.DEMO_SITE,
+                              '--nodes', '6', '7', '8')
+    assert clash.returncode == 1
+    assert clash.stderr.strip() == (
+        'Nodes node06, node07 are held by task %d' % first['id'])
+
+    stopped = _json(aio, 'task', 'stop', str(first['id']), '--wait')
+    assert stopped['status'] == 'terminated'
+    assert stopped['terminated_by'] and stopped['terminated']
+    rows = _json(aio, 'task', 'history', 'show', str(first['id']))
+    assert not [r for r in rows if r['status'] in ('pending', 'running')]
+    assert 'skipped' in {r['status'] for r in rows}
+
+    again = conftest.drydock2(aio, 'task', 'stop', str(first['id']))
+    assert again.returncode == 1 and 'already ended' in again.stderr
+
+    deleted = conftest.drydock2(aio, 'task', 'delete', str(first['id']))
+    assert deleted.returncode == 0
+    listed = _json(aio, 'task', 'list')
+    assert first['id'] not in [t['id'] for t in listed]
+    every = _json(aio, 'task', 'list', '--all')
+    assert first['id'] in [t['id'] for t in every]
+    assert _json(aio, 'task', 'history', 'show', str(first['id'])) == rows
+
+
+@pytest.mark.parametrize('args, message', [
+    (('task', 'create', 'reboot_everything', '--design-ref',
+      conftest.DEMO_SITE), 'Action reboot_everything is not supported'),
+    (('task', 'create', 'deploy_nodes', '--design-ref',
+      conftest.DEMO_SITE, '--nodes', 'nosuchnode'),
+     'Invalid input: the node filter selects no node'),
+    (('task', 'create', 'deploy_nodes', '--design-ref',
+      'file://relative.yaml'), 'needs an absolute path'),
+    (('task', 'show', '12345'), 'Task 12345 not found'),
+    (('task', 'delete', 'no-such-uuid'), 'Task no-such-uuid not found'),
+])
+def test_clear_one_line_errors(aio, args, message):
+    result = conftest.drydock2(aio, *args)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert 'Traceback' not in result.stderr
