@@ -1,0 +1,81 @@
+"""systemd integration: unit files verify, daemons speak sd_notify."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+import conftest
+
+UNITS = os.path.join(conftest.ROOT, 'systemd')
+INSTALLED = '/usr/local/bin/drydockd'
+
+
+def test_units_verify(tmp_path):
+    """``systemd-analyze verify`` on the units, ExecStart pointed at this
+    checkout's drydockd (the only line changed)."""
+    analyze = shutil.which('systemd-analyze')
+    assert analyze, 'systemd-analyze missing: .ci/run installs systemd'
+    names = sorted(os.listdir(UNITS))
+    assert {'drydock-manager.service', 'drydock-executor.service',
+            'drydock-receiver.service', 'drydock.target'} <= set(names)
+    for name in names:
+        text = open(os.path.join(UNITS, name)).read()
+        if name.endswith('.service'):
+            assert 'Type=notify' in text and 'Restart=on-failure' in text
+            assert 'User=drydock' in text and 'NoNewPrivileges=yes' in text
+            assert INSTALLED in text
+        local = os.path.join(os.path.dirname(sys.executable), 'drydockd')
+        (tmp_path / name).write_text(text.replace(INSTALLED, local))
+    result = subprocess.run([analyze, 'verify', '--man=no'] +
+                            [str(tmp_path / n) for n in names],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture
+def notify_socket(tmp_path):
+    path = str(tmp_path / 'notify.sock')
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(0.2)
+    yield path, sock
+    sock.close()
+
+
+def _read_until(sock, wanted, timeout):
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            seen.append(sock.recv(4096).decode())
+        except socket.timeout:
+            continue
+        if any(wanted in s for s in seen):
+            return seen
+    raise AssertionError('no %s; got %r' % (wanted, seen))
+
+
+def test_daemon_notifies_ready_watchdog_stopping(tmp_path, notify_socket,
+                                                 embedded_config):
+    path, sock = notify_socket
+    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC='400000')
+    env.pop('WATCHDOG_PID', None)
+    proc = subprocess.Popen(
+        [os.path.join(conftest.BIN, 'drydockd'), 'all-in-one',
+         '--config-file', embedded_config], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        seen = _read_until(sock, 'READY=1', 60)
+        seen += _read_until(sock, 'WATCHDOG=1', 5)
+        proc.terminate()
+        seen += _read_until(sock, 'STOPPING=1', 10)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert seen.index('READY=1') < seen.index('STOPPING=1')
