@@ -2,10 +2,15 @@
 
 import logging
 import sys
+import warnings
 
-from drydockd.command import services
-from drydockd.common import logs
-from drydockd.conf import config
+# oslo.messaging imports eventlet (through oslo.service) on import; drydock
+# never uses it, and its deprecation banner would open every daemon log.
+warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
+
+from drydockd.command import services  # noqa: E402
+from drydockd.common import logs  # noqa: E402
+from drydockd.conf import config  # noqa: E402
 
 USAGE = ('usage: drydockd {%s} [--config-file FILE] [--debug]'
          % ','.join(services.BUILDERS))

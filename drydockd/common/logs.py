@@ -2,7 +2,6 @@
 
 import logging
 import sys
-import warnings
 
 from oslo_utils import strutils
 
@@ -31,9 +30,6 @@ def setup(debug=False, stream=None):
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.INFO)
-    # oslo.messaging imports eventlet through oslo.service; drydock never
-    # uses it, so its deprecation banner is noise in every daemon log.
-    warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
     for noisy in ('amqp', 'kombu', 'oslo_messaging', 'oslo_service',
                   'sqlalchemy', 'alembic', 'pyghmi', 'stevedore'):
         logging.getLogger(noisy).setLevel(

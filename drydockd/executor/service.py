@@ -28,6 +28,7 @@ class ExecutorService(ConsumerMixin):
     def __init__(self, conf):
         self.conf = conf
         self.ready = threading.Event()
+        schemas.load_validators()
         self.connection = entities.connection(conf)
         self.publisher = publisher_mod.Publisher(conf)
         self.dead = dead_letter.DeadLetters(self.publisher,
@@ -42,16 +43,21 @@ class ExecutorService(ConsumerMixin):
     def get_consumers(self, Consumer, channel):
         consumers = [Consumer(queues=[entities.executor_queue(self.conf)],
                               on_message=self.on_work, no_ack=False,
+                              on_decode_error=self.on_decode_error,
                               prefetch_count=self.conf.executor.workers)]
         if entities.has_fanout(self.connection):
             consumers.append(Consumer(
                 queues=[entities.service_queue(self.conf)],
-                on_message=self.on_work, no_ack=False))
+                on_message=self.on_work, no_ack=False,
+                on_decode_error=self.on_decode_error))
         return consumers
+
+    def on_decode_error(self, message, exc):
+        self.dead.put(message, 'undecodable body: %s' % str(exc)[:200])
 
     def on_work(self, message):
         try:
-            items = schemas.decode_body(message.body, message.headers,
+            items = schemas.decode_body(message.body,
                                         self.conf.max_message_bytes)
             items = [schemas.validate_request(i) for i in items]
         except exception.MessageInvalid as exc:

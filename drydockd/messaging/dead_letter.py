@@ -27,6 +27,9 @@ class DeadLetters:
         acknowledges it with its batch."""
         reason = reason[:MAX_REASON]
         headers = dict(message.headers or {})
+        if not message.errors:
+            # kombu already decompressed the body we are about to copy.
+            headers.pop('compression', None)
         headers[entities.REASON_HEADER] = reason
         self.publisher.publish_raw(self.queue, message.body,
                                    message.content_type or

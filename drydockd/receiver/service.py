@@ -29,6 +29,7 @@ class ReceiverService(ConsumerMixin):
     def __init__(self, conf, db=None):
         self.conf = conf
         self.ready = threading.Event()
+        schemas.load_validators()
         self.db = db or db_api.get_instance(conf)
         self.connection = entities.connection(conf)
         self.publisher = publisher_mod.Publisher(conf)
@@ -47,7 +48,16 @@ class ReceiverService(ConsumerMixin):
     def get_consumers(self, Consumer, channel):
         return [Consumer(queues=[entities.receiver_queue(self.conf)],
                          on_message=self.on_report, no_ack=False,
+                         on_decode_error=self.on_decode_error,
                          prefetch_count=self.conf.receiver.batch_size)]
+
+    def on_decode_error(self, message, exc):
+        """kombu could not even decompress it: set aside, batch the ack."""
+        self.dead.put(message, 'undecodable body: %s' % str(exc)[:200],
+                      ack=False)
+        self.dead_tags.add(message.delivery_tag)
+        self.messages.append(message)
+        self.oldest = self.oldest or time.monotonic()
 
     def run(self, **kwargs):
         super().run(safety_interval=self.window, **kwargs)
@@ -57,7 +67,7 @@ class ReceiverService(ConsumerMixin):
         """Parse one message into the batch (or set it aside)."""
         received = schemas.utcnow()
         try:
-            items = schemas.decode_body(message.body, message.headers,
+            items = schemas.decode_body(message.body,
                                         self.conf.max_message_bytes)
             items = [schemas.validate_report(i) for i in items]
         except exception.MessageInvalid as exc:
