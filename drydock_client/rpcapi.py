@@ -7,6 +7,9 @@ API version history:
     1.0 - Initial version: create_task, get_task, list_tasks, delete_task,
           get_deployment_history.
     1.1 - Added stop_task.
+    1.2 - Added list_nodes, get_node, set_node_power; create_task takes
+          verify_site, prepare_site, verify_nodes, prepare_nodes,
+          provision_nodes and destroy_nodes.
 """
 
 import oslo_messaging as messaging
@@ -24,7 +27,7 @@ class DrydockAPI:
     """
 
     # NOTE: must be in sync with drydockd.manager.manager.RPC_API_VERSION
-    RPC_API_VERSION = '1.1'
+    RPC_API_VERSION = '1.2'
 
     def __init__(self, transport, topic='drydock', version_cap=None,
                  timeout=60):
@@ -82,8 +85,32 @@ class DrydockAPI:
         :raises: TaskNotFound; InvalidInput if it already ended or the
             server is older than 1.1 (version_cap).
         """
-        if not self.client.can_send_version('1.1'):
-            raise exception.InvalidInput(
-                reason='stop_task needs RPC API 1.1; version_cap is lower')
+        self._require('1.1', 'stop_task')
         return self._prepare('1.1').call(context, 'stop_task',
                                          task_id=task_id)
+
+    def _require(self, version, method):
+        if not self.client.can_send_version(version):
+            raise exception.InvalidInput(
+                reason='%s needs RPC API %s; version_cap is lower'
+                % (method, version))
+
+    def list_nodes(self, context):
+        """Every node, without credentials (sync)."""
+        self._require('1.2', 'list_nodes')
+        return self._prepare('1.2').call(context, 'list_nodes')
+
+    def get_node(self, context, node_id):
+        """One node by id or name (sync). :raises: NodeNotFound."""
+        self._require('1.2', 'get_node')
+        return self._prepare('1.2').call(context, 'get_node',
+                                         node_id=node_id)
+
+    def set_node_power(self, context, node_id, power):
+        """Power on/off/cycle/status one node (sync: returns the task).
+
+        :raises: NodeNotFound, InvalidInput, NodeLocked.
+        """
+        self._require('1.2', 'set_node_power')
+        return self._prepare('1.2').call(context, 'set_node_power',
+                                         node_id=node_id, power=power)

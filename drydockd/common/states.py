@@ -16,6 +16,11 @@ _TASK_RANK = {'requested': 0, 'queued': 1, 'running': 2, 'terminating': 3,
 
 RESULT_STATUSES = ('success', 'partial_success', 'failure', 'incomplete')
 
+# Actions whose parent task ends when its per-node subtasks have.
+SUBTASK_ACTIONS = frozenset(('verify_nodes', 'prepare_nodes',
+                             'provision_nodes', 'destroy_nodes',
+                             'power_nodes'))
+
 NODE_STATUSES = ('discover', 'provisioning', 'provisioned', 'deploying',
                  'ready', 'error', 'removing', 'stopped')
 # Forward order a report may move a node in; a new task resets the node.

@@ -16,6 +16,9 @@ opts = [
                help='Seconds a deployment task may take from creation; '
                     'an executor refuses work past it and the leader '
                     'fails the task.'),
+    cfg.IntOpt('provision_timeout', default=1800, min=1,
+               help='Seconds a node has, after its PXE power cycle, to '
+                    'report provisioned before it is failed.'),
     cfg.FloatOpt('lease_interval', default=5.0, min=0.1,
                  help='Seconds between leader-lease renewals and reaper '
                       'runs.'),

@@ -17,10 +17,11 @@ def get_instance(conf):
 class Connection(abc.ABC):
 
     @abc.abstractmethod
-    def sync_nodes(self, nodes):
+    def sync_nodes(self, nodes, design_ref=None):
         """Insert or update nodes from a site design (by id).
 
         :param nodes: dicts with id, name, roles, labels, tags, rack and oob.
+        :param design_ref: the design they came from (kept per node).
         :raises: InvalidInput if a name is already used by another id.
         """
 
@@ -29,13 +30,22 @@ class Connection(abc.ABC):
         """Nodes (without credentials), ordered by id."""
 
     @abc.abstractmethod
-    def start_task(self, values, node_ids, history=(), node_status=None):
+    def get_node(self, ident):
+        """A node by id or name, without its credential.
+
+        :raises: NodeNotFound.
+        """
+
+    @abc.abstractmethod
+    def start_task(self, values, node_ids, history=(), node_status=None,
+                   subtasks=False):
         """Create a task, lock its nodes and write its pending history.
 
         One transaction: the task row (status ``requested``), a
         reservation of every node in ``node_ids`` (refused if a running
         task holds one), the nodes' status reset to ``node_status``, and
-        one ``pending`` history row per ``(node_id, task_name)``.
+        one ``pending`` history row per ``(node_id, task_name)``, and
+        with ``subtasks`` one queued subtask per node.
 
         :raises: NodeLocked naming the nodes and the holding task.
         :returns: the task dict.

@@ -61,6 +61,9 @@ class Task(Base):
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     executor_host: Mapped[str | None] = mapped_column(String(255))
     heartbeat: Mapped[object | None] = mapped_column(DateTime)
+    # A subtask's node; a task waiting on node agents has a deadline.
+    node_id: Mapped[int | None] = mapped_column(Integer)
+    deadline: Mapped[object | None] = mapped_column(DateTime)
     # The serialized graph this task ran, kept for history display.
     graph: Mapped[dict | None] = deferred(mapped_column(JSON))
 
@@ -101,8 +104,10 @@ class Node(Base):
     oob_address: Mapped[str | None] = mapped_column(String(255))
     oob_port: Mapped[int | None] = mapped_column(Integer)
     oob_account: Mapped[str | None] = mapped_column(String(255))
-    # Stored as the design gives it; never logged, never returned by the API.
-    oob_credential: Mapped[str | None] = deferred(mapped_column(Text))
+    # No credential column: BMC passwords stay in the site design and are
+    # read from it by the executor when needed (docs/operations.md).
+    # The design that last described this node (where its OOB lives).
+    design_ref: Mapped[str | None] = mapped_column(Text)
     # The task currently holding this node (a conditional-UPDATE lock).
     reservation: Mapped[int | None] = mapped_column(
         ForeignKey('tasks.id', ondelete='SET NULL'), index=True)

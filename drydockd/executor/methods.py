@@ -11,6 +11,7 @@ import collections
 import logging
 import threading
 
+from drydockd.executor import node_methods
 from drydockd.executor import reporting
 from drydockd.executor.graph import engine as engine_mod
 from drydockd.executor.transports import loader
@@ -31,6 +32,7 @@ class Methods:
         self.stopped = collections.OrderedDict()
         self._lock = threading.Lock()
         self.table = {'task_deploy': self.task_deploy, 'echo': self.echo}
+        self.table.update(node_methods.NodeMethods(conf).table())
 
     def _reporter(self, item):
         return reporting.Reporter(

@@ -50,6 +50,21 @@ class Reporter:
         self._entries.append(schemas.node_entry(
             uid, schemas.utcnow(), status=status, progress=progress))
 
+    def node_result(self, node, ok, message, **extra):
+        """Settle one node's subtask (``node``: uid, name, subtask_uuid)."""
+        extra.setdefault('status', None if ok else 'error')
+        self._entries.append(schemas.node_entry(
+            node['uid'], schemas.utcnow(), subtask_uuid=node['subtask_uuid'],
+            result='success' if ok else 'failure', message=message[:4000],
+            error_msg=None if ok else message[:4000], **extra))
+
+    def node_wait(self, node, message, until, **extra):
+        """One node's OOB part is done; its agent must report by ``until``."""
+        self._entries.append(schemas.node_entry(
+            node['uid'], schemas.utcnow(), subtask_uuid=node['subtask_uuid'],
+            message=message, awaiting_agent_until=schemas.format_time(until),
+            **extra))
+
     def flush(self, progress, force=False):
         """Publish held entries when due; heartbeat when quiet."""
         quiet = time.monotonic() - self._last

@@ -16,12 +16,18 @@ from drydockd.messaging import schemas
 LOG = logging.getLogger(__name__)
 
 
-def plan(design_ref, node_filter_doc):
-    """Load the design and build the graph; nothing is written."""
+def select_nodes(design_ref, node_filter_doc):
+    """Load the design and apply the node filter."""
     design = design_mod.load(design_ref)
     racks = {r['name']: r.get('labels', {})
              for r in design.get('racks', []) or []}
-    nodes = node_filter.select(node_filter_doc, design['nodes'], racks)
+    return design, node_filter.select(node_filter_doc, design['nodes'],
+                                      racks)
+
+
+def plan(design_ref, node_filter_doc):
+    """Load the design and build the graph; nothing is written."""
+    design, nodes = select_nodes(design_ref, node_filter_doc)
     graph, metadata = serializer.serialize(
         design.get('deployment_tasks', []), nodes)
     return design, nodes, graph, metadata
@@ -31,7 +37,7 @@ def start(db, publisher, design_ref, node_filter_doc, dry_run=False,
           created_by=None, deadline_s=3600):
     """Create a deploy_nodes task and cast it; returns the task dict."""
     design, nodes, graph, metadata = plan(design_ref, node_filter_doc)
-    db.sync_nodes(design['nodes'])
+    db.sync_nodes(design['nodes'], design_ref)
     history = [(None if uid == serializer.SYNC else uid, item['id'])
                for uid, items in graph.items() for item in items]
     task = db.start_task(
@@ -46,6 +52,15 @@ def start(db, publisher, design_ref, node_filter_doc, dry_run=False,
                               tasks_graph=graph, tasks_metadata=metadata,
                               dry_run=dry_run,
                               deadline=schemas.format_time(deadline))
+    task = cast(db, publisher, task, message)
+    LOG.info('Task %s (%s) queued: deploy of %d nodes, %d graph tasks',
+             task['id'], task['uuid'], len(nodes), len(history))
+    return task
+
+
+def cast(db, publisher, task, message):
+    """Cast committed work to the executors; a task that cannot be
+    queued ends ``failure`` at once instead of waiting forever."""
     try:
         publisher.to_executor(message)
     except Exception as exc:  # noqa: BLE001 - any broker failure ends it
@@ -57,8 +72,6 @@ def start(db, publisher, design_ref, node_filter_doc, dry_run=False,
         raise exception.DrydockException(
             'Task %s could not be queued: the work plane is unavailable'
             % task['id'])
-    LOG.info('Task %s (%s) queued: deploy of %d nodes, %d graph tasks',
-             task['id'], task['uuid'], len(nodes), len(history))
     return db.update_task(task['id'], status='queued')
 
 

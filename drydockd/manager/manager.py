@@ -12,16 +12,20 @@ import oslo_messaging as messaging
 from drydockd.common import exception
 from drydockd.common import states
 from drydockd.manager import deploy
+from drydockd.manager import node_actions
 from drydockd.manager import validation
 from drydockd.manager import views
 
 LOG = logging.getLogger(__name__)
 
 # NOTE: must be in sync with drydock_client.rpcapi.DrydockAPI.RPC_API_VERSION
-RPC_API_VERSION = '1.1'
+RPC_API_VERSION = '1.2'
 
-SUPPORTED_ACTIONS = ('deploy_nodes', 'validate_design')
+SUPPORTED_ACTIONS = ('validate_design', 'verify_site', 'prepare_site',
+                     'verify_nodes', 'prepare_nodes', 'provision_nodes',
+                     'deploy_nodes', 'destroy_nodes')
 _EXPECTED = (exception.InvalidInput, exception.TaskNotFound,
+             exception.NodeNotFound,
              exception.NodeLocked, exception.UnsupportedAction,
              exception.DesignError, exception.GraphCycle)
 
@@ -55,6 +59,15 @@ class ManagerEndpoint:
         if action == 'validate_design':
             return views.task_document(validation.validate_design(
                 self.db, design_ref, _user(context)))
+        if action == 'prepare_site':
+            return views.task_document(validation.prepare_site(
+                self.db, design_ref, _user(context)))
+        if action == 'verify_site':
+            action, node_filter = 'verify_nodes', None
+        if action in node_actions.ACTIONS:
+            return views.task_document(node_actions.start(
+                self.db, self.publisher, self.conf, action, design_ref,
+                node_filter, created_by=_user(context)))
         task = deploy.start(self.db, self.publisher, design_ref, node_filter,
                             dry_run=bool(dry_run), created_by=_user(context),
                             deadline_s=self.conf.manager.deploy_timeout)
@@ -96,3 +109,27 @@ class ManagerEndpoint:
         """1.1: stop a task (terminating, then terminated)."""
         return views.task_document(
             deploy.stop(self.db, self.publisher, task_id, _user(context)))
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def list_nodes(self, context):
+        """1.2: every known node, without credentials."""
+        return [views.node(n) for n in self.db.list_nodes()]
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def get_node(self, context, node_id):
+        """1.2: one node by id or name, without its credential."""
+        return views.node(self.db.get_node(node_id))
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def set_node_power(self, context, node_id, power):
+        """1.2: power on/off/cycle/status one node; returns the task."""
+        node = self.db.get_node(node_id)
+        if not node['design_ref']:
+            raise exception.InvalidInput(
+                reason='node %s has no design; run an action on it from '
+                       'its site design first' % node['name'])
+        flt = {'filter_set_type': 'union', 'filter_set': [
+            {'filter_type': 'union', 'node_names': [node['name']]}]}
+        return views.task_document(node_actions.start(
+            self.db, self.publisher, self.conf, 'power_nodes',
+            node['design_ref'], flt, created_by=_user(context), power=power))

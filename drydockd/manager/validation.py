@@ -1,4 +1,6 @@
-"""The validate_design action: a task that ends at once with every problem.
+"""Design-only actions: validate_design and prepare_site end at once.
+
+validate_design is a task that ends with every problem of the design.
 
 Each problem becomes one status message whose context is the document and
 field it concerns, so ``drydock2 design validate`` can list them all.
@@ -22,4 +24,16 @@ def validate_design(db, design_ref, created_by=None):
     else:
         summary = 'Design is valid'
     db.finish_task(task['id'], 'failure' if found else 'success', summary)
+    return db.get_task(task['id'], with_messages=True)
+
+
+def prepare_site(db, design_ref, created_by=None):
+    """Register every node of a valid design; ends at once."""
+    loaded = design.load(design_ref)
+    db.sync_nodes(loaded['nodes'], design_ref)
+    task = db.start_task({'action': 'prepare_site', 'design_ref': design_ref,
+                          'created_by': created_by}, [])
+    db.finish_task(task['id'], 'success',
+                   '%d nodes registered from the design'
+                   % len(loaded['nodes']))
     return db.get_task(task['id'], with_messages=True)

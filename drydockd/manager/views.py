@@ -17,7 +17,7 @@ def task_summary(task):
     }
 
 
-def task_document(task, subtask_ids=()):
+def task_document(task):
     """The Drydock Task Status document (docs/tasks.md)."""
     messages = [{'message': m['message'], 'error': m['error'],
                  'context_type': m['context_type'], 'context': m['context'],
@@ -28,7 +28,7 @@ def task_document(task, subtask_ids=()):
         'task_id': task['uuid'], 'action': task['action'],
         'design_ref': task['design_ref'],
         'parent_task_id': task.get('parent_uuid'),
-        'subtask_id_list': list(subtask_ids),
+        'subtask_id_list': [t['uuid'] for t in task.get('subtasks', [])],
         'status': task['status'], 'node_filter': task['node_filter'],
         'progress': task['progress'], 'dry_run': task['dry_run'],
         'created': format_time(task['created']),
@@ -57,6 +57,6 @@ def history_row(row):
 
 
 def node(node_row):
-    out = {k: v for k, v in node_row.items() if k != 'oob_credential'}
+    out = dict(node_row)
     out['updated'] = format_time(node_row.get('updated'))
     return out

@@ -21,6 +21,10 @@ REQUESTS = {
     'task_deploy': 'deploy_resp',
     'stop_deploy_task': 'deploy_resp',
     'echo': 'echo_resp',
+    'verify_nodes': 'verify_nodes_resp',
+    'power': 'power_resp',
+    'image_provision': 'provision_resp',
+    'remove_nodes': 'remove_nodes_resp',
 }
 REPORTS = frozenset(REQUESTS.values())
 # Handled at once by every executor (service fanout), never queued.

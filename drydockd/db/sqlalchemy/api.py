@@ -13,6 +13,7 @@ from drydockd.common import states
 from drydockd.db import api
 from drydockd.db import models
 from drydockd.db.sqlalchemy import engine as engine_mod
+from drydockd.db.sqlalchemy import endings
 from drydockd.db.sqlalchemy import history as history_q
 from drydockd.db.sqlalchemy import lifecycle
 from drydockd.db.sqlalchemy import reports as reports_mod
@@ -38,8 +39,7 @@ _retry_on_deadlock = tenacity.retry(
 
 _TASK_COLUMNS = [c.key for c in models.Task.__table__.columns
                  if c.key != 'graph']
-_NODE_COLUMNS = [c.key for c in models.Node.__table__.columns
-                 if c.key != 'oob_credential']
+_NODE_COLUMNS = [c.key for c in models.Node.__table__.columns]
 
 
 def get_connection(conf):
@@ -81,7 +81,7 @@ class Connection(api.Connection):
         return task
 
     @_retry_on_deadlock
-    def sync_nodes(self, nodes):
+    def sync_nodes(self, nodes, design_ref=None):
         with self._session() as session:
             existing = {n.id: n for n in session.scalars(
                 sa.select(models.Node).where(
@@ -102,7 +102,7 @@ class Connection(api.Connection):
                 node.oob_address = oob.get('address')
                 node.oob_port = oob.get('port')
                 node.oob_account = oob.get('account')
-                node.oob_credential = oob.get('credential')
+                node.design_ref = design_ref
                 node.updated = utcnow()
             try:
                 session.flush()
@@ -118,8 +118,21 @@ class Connection(api.Connection):
                 query = query.where(models.Node.id.in_(list(ids)))
             return [_node_dict(n) for n in session.scalars(query)]
 
+    def get_node(self, ident):
+        with self._session() as session:
+            query = sa.select(models.Node)
+            if isinstance(ident, int) or str(ident).isdigit():
+                query = query.where(models.Node.id == int(ident))
+            else:
+                query = query.where(models.Node.name == str(ident))
+            node = session.scalars(query).first()
+            if node is None:
+                raise exception.NodeNotFound(node=ident)
+            return _node_dict(node)
+
     @_retry_on_deadlock
-    def start_task(self, values, node_ids, history=(), node_status=None):
+    def start_task(self, values, node_ids, history=(), node_status=None,
+                   subtasks=False):
         now = utcnow()
         with self._session() as session:
             task = models.Task(
@@ -129,6 +142,14 @@ class Connection(api.Connection):
             session.add(task)
             session.flush()
             self._reserve(session, task, list(node_ids), node_status, now)
+            if subtasks:
+                session.add_all(models.Task(
+                    uuid=str(uuidlib.uuid4()), parent_id=task.id,
+                    node_id=node_id, action=task.action, status='queued',
+                    result_status='incomplete', result_error_count=0,
+                    progress=0, created=now, updated=now,
+                    design_ref=task.design_ref, created_by=task.created_by,
+                    dry_run=task.dry_run) for node_id in node_ids)
             if history:
                 session.execute(sa.insert(models.DeploymentHistory), [
                     {'task_id': task.id, 'node_id': node_id,
@@ -180,7 +201,7 @@ class Connection(api.Connection):
                     status='complete'):
         with self._session() as session:
             task = self._get_task_row(session, task_id)
-            reports_mod.finish(session, task, status, result_status,
+            endings.finish(session, task, status, result_status,
                                message, reason, utcnow())
             return _task_dict(task)
 
@@ -188,6 +209,17 @@ class Connection(api.Connection):
         with self._session() as session:
             task = self._get_task_row(session, ident)
             result = _task_dict(task)
+            result['subtasks'] = [dict(zip(('uuid', 'node_id', 'status',
+                                            'result_status'), row))
+                                  for row in session.execute(
+                sa.select(models.Task.uuid, models.Task.node_id,
+                          models.Task.status, models.Task.result_status)
+                .where(models.Task.parent_id == task.id)
+                .order_by(models.Task.node_id))]
+            if task.parent_id is not None:
+                result['parent_uuid'] = session.execute(
+                    sa.select(models.Task.uuid)
+                    .where(models.Task.id == task.parent_id)).scalar()
             if with_messages:
                 rows = session.scalars(
                     sa.select(models.ResultMessage)
@@ -221,7 +253,7 @@ class Connection(api.Connection):
     def add_result_message(self, task_id, message, error=False,
                            context_type=None, context=None, extra=None):
         with self._session() as session:
-            reports_mod.add_messages(session, task_id, [{
+            endings.add_messages(session, task_id, [{
                 'message': message, 'error': error,
                 'context_type': context_type, 'context': context,
                 'extra': extra}], utcnow())

@@ -13,7 +13,8 @@ from sqlalchemy import exc as sa_exc
 
 from drydockd.common import states
 from drydockd.db import models
-from drydockd.db.sqlalchemy import reports
+from drydockd.db.sqlalchemy import endings
+from drydockd.db.sqlalchemy import subtasks
 
 LEASE_ID = 1
 _EPOCH = datetime.datetime(1970, 1, 1)
@@ -64,8 +65,11 @@ def reap(session, now, executor_timeout, deploy_timeout):
     task = models.Task
     silent = now - datetime.timedelta(seconds=executor_timeout)
     expired = now - datetime.timedelta(seconds=deploy_timeout)
+    waiting_on_agents = sa.select(task.parent_id).where(
+        task.status == 'running', task.deadline >= now)
     candidates = session.scalars(
         sa.select(task).where(
+            task.parent_id.is_(None), task.id.not_in(waiting_on_agents),
             task.status.in_(('queued', 'running', 'terminating')),
             sa.or_(sa.and_(task.status != 'queued',
                            sa.func.coalesce(task.heartbeat, task.created)
@@ -78,10 +82,12 @@ def reap(session, now, executor_timeout, deploy_timeout):
         else:
             reason = 'executor %s stopped reporting' % (
                 row.executor_host or 'unknown')
-        reports.finish(session, row, 'complete', 'failure', reason, reason,
+        if row.action in states.SUBTASK_ACTIONS:
+            subtasks.fail_unfinished(session, row, reason, now)
+        endings.finish(session, row, 'complete', 'failure', reason, reason,
                        now)
         reaped.append((row.id, reason))
-    return reaped
+    return reaped + subtasks.reap_overdue(session, now)
 
 
 def stop(session, task, user, now):
@@ -91,7 +97,7 @@ def stop(session, task, user, now):
     task.terminated_by = user
     task.updated = now
     if task.status in ('requested', 'queued'):
-        reports.finish(session, task, 'terminated', 'incomplete',
+        endings.finish(session, task, 'terminated', 'incomplete',
                        'Task stopped by %s before it ran' % user, None, now,
                        node_status='stopped')
         _skip_pending(session, task, now, 'task stopped before it ran')

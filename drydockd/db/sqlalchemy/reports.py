@@ -12,6 +12,8 @@ import sqlalchemy as sa
 
 from drydockd.common import states
 from drydockd.db import models
+from drydockd.db.sqlalchemy import endings
+from drydockd.db.sqlalchemy import subtasks
 from drydockd.messaging import schemas
 
 LOG = logging.getLogger(__name__)
@@ -23,11 +25,14 @@ _TASK_STATUS = {'running': 'running', 'ready': 'complete',
 
 def apply(session, reports):
     counts = {'applied': 0, 'rejected': 0, 'unknown_task': 0}
-    uuids = {r['args']['task_uuid'] for r in reports}
+    agent = [r for r in reports if r['method'] == 'node_agent_resp']
+    uuids = {r['args']['task_uuid'] for r in reports if r not in agent}
     tasks = {t.uuid: t for t in session.scalars(
         sa.select(models.Task).where(models.Task.uuid.in_(uuids)))}
     known = []
     for rep in reports:
+        if rep in agent:
+            continue
         if rep['args']['task_uuid'] in tasks:
             known.append(rep)
         else:
@@ -36,16 +41,26 @@ def apply(session, reports):
                         'dropped', rep['method'], rep['args']['task_uuid'])
     rows = _load_rows(session, tasks, known)
     changed = {}
-    nodes = _load_nodes(session, known)
+    nodes = _load_nodes(session, known + agent)
+    settling = []
     for rep in known:
         task = tasks[rep['args']['task_uuid']]
         for entry in rep['args'].get('nodes', []):
-            _apply_entry(task, entry, rep['received'], rows, changed, nodes,
-                         counts)
+            if 'subtask_uuid' in entry:
+                settling.append((entry, rep['received']))
+            else:
+                _apply_entry(task, entry, rep['received'], rows, changed,
+                             nodes, counts)
     if changed:
         session.execute(sa.update(H), list(changed.values()))
+    now = schemas.utcnow()
+    parents = subtasks.apply_entries(session, settling, nodes, now)
+    parents |= subtasks.apply_agent_reports(
+        session, [(e, r['received']) for r in agent
+                  for e in r['args']['nodes']], nodes)
     for rep in known:
         _apply_task(session, tasks[rep['args']['task_uuid']], rep)
+    subtasks.complete_parents(session, parents, now)
     return counts
 
 
@@ -84,7 +99,7 @@ def _load_rows(session, tasks, reports):
 def _load_nodes(session, reports):
     ids = {int(e['uid']) for r in reports for e in r['args'].get('nodes', [])
            if e.get('uid') not in (None, 'master')
-           and ('status' in e or 'progress' in e)}
+           and ('status' in e or 'progress' in e or 'subtask_uuid' in e)}
     if not ids:
         return {}
     return {str(n.id): n for n in session.scalars(
@@ -155,6 +170,14 @@ def _apply_task(session, task, rep):
     status = args.get('status')
     if status is None or task.status in states.TASK_FINAL:
         return
+    if task.action in states.SUBTASK_ACTIONS and status != 'running':
+        # Subtasks decide the end; an executor-wide error settles them.
+        if args.get('error'):
+            subtasks.fail_unfinished(session, task, args['error'],
+                                     rep['received'])
+            session.flush()
+            subtasks.complete_parents(session, {task.id}, rep['received'])
+        return
     if status == 'running':
         task.status = states.next_task_status(task.status, 'running')
         task.time_start = task.time_start or rep['received']
@@ -177,7 +200,7 @@ def _apply_task(session, task, rep):
         node_status = 'stopped'
     # A task-level error (executor failure, refusal) ends whatever never
     # ran with that reason, so no row is left pending.
-    finish(session, task, _TASK_STATUS[status], result, message,
+    endings.finish(session, task, _TASK_STATUS[status], result, message,
            args.get('error'), rep['received'], node_status=node_status)
 
 
@@ -194,54 +217,3 @@ def _summary(outcomes):
     failed = outcomes.count(False)
     return '%d of %d nodes succeeded, %d failed' % (
         len(outcomes) - failed, len(outcomes), failed)
-
-
-def finish(session, task, status, result_status, message, reason, now,
-           node_status=None):
-    """End a task: result, times, lock release, no row left unfinished.
-
-    ``reason`` marks an abnormal end: unfinished history rows become
-    ``error`` with it, and the task's nodes ``error`` unless
-    ``node_status`` says otherwise.
-    """
-    task.status = states.next_task_status(task.status, status)
-    task.result_status = result_status
-    task.result_message = message
-    task.result_reason = reason
-    task.time_end = task.time_end or now
-    task.updated = now
-    if status == 'complete':
-        task.progress = 100
-    if status == 'terminated':
-        task.terminated = task.terminated or now
-    task.result_error_count = (task.result_error_count or 0) + (
-        0 if result_status == 'success' else 1)
-    add_messages(session, task.id, [{'message': message,
-                                     'error': result_status != 'success',
-                                     'context_type': 'task',
-                                     'context': task.uuid}], now)
-    node_values = {'reservation': None}
-    if reason or node_status:
-        node_values['status'] = node_status or 'error'
-        if node_values['status'] == 'error':
-            node_values.update(error_type='task', error_msg=reason)
-    session.execute(sa.update(models.Node)
-                    .where(models.Node.reservation == task.id)
-                    .values(**node_values)
-                    .execution_options(synchronize_session=False))
-    if reason:
-        session.execute(
-            sa.update(H).where(H.task_id == task.id,
-                               H.status.in_(('pending', 'running')))
-            .values(status='error', time_end=now,
-                    custom={'error_msg': reason})
-            .execution_options(synchronize_session=False))
-
-
-def add_messages(session, task_id, messages, now):
-    last = session.execute(
-        sa.select(sa.func.max(models.ResultMessage.sequence))
-        .where(models.ResultMessage.task_id == task_id)).scalar() or 0
-    session.execute(sa.insert(models.ResultMessage), [
-        dict(m, task_id=task_id, sequence=last + i, ts=now)
-        for i, m in enumerate(messages, 1)])

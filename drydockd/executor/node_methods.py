@@ -1,0 +1,153 @@
+"""The executor's OOB methods: verify_nodes, power, image_provision,
+remove_nodes.
+
+The work message names the nodes and the design; each node's BMC address
+and credential are read from the design here, so no password ever rides
+on the work plane. Every node runs concurrently under the driver's limits
+(a dead BMC delays only its own result), and each node's outcome settles
+its subtask. ``image_provision`` ends a node's part at the PXE power cycle:
+the node's agent reports ``provisioned`` to the receiver, and the leader
+fails the subtask if that report misses its deadline.
+"""
+
+import datetime
+import logging
+from importlib import metadata
+
+from drydockd.common import exception
+from drydockd.executor.drivers import base
+from drydockd.manager import design as design_mod
+from drydockd.messaging import schemas
+
+LOG = logging.getLogger(__name__)
+NAMESPACE = 'drydock.oob_drivers'
+
+
+def load_driver(conf):
+    name = conf.executor.oob_driver
+    for ep in metadata.entry_points(group=NAMESPACE):
+        if ep.name == name:
+            return ep.load()(conf)
+    raise exception.DrydockException(
+        'Unknown OOB driver %r (entry points in %s)' % (name, NAMESPACE))
+
+
+def _verify(driver, node):
+    state = driver.get_power_state(node)
+    return 'BMC reachable, credentials accepted, power %s' % state, \
+        {'power_state': state}
+
+
+def _power(action):
+    def run(driver, node):
+        if action == 'status':
+            state = driver.get_power_state(node)
+            return 'power is %s' % state, {'power_state': state}
+        if action == 'cycle':
+            driver.reboot(node)
+            return 'power cycled', {'power_state': 'on'}
+        driver.set_power_state(node, action)
+        return 'powered %s' % action, {'power_state': action}
+    return run
+
+
+def _provision(driver, node):
+    driver.set_boot_device(node, base.BOOT_PXE)
+    driver.reboot(node)
+    return 'PXE boot set and power cycled; waiting for the node agent', \
+        {'power_state': 'on', 'status': 'provisioning', 'progress': 50}
+
+
+def _remove(driver, node):
+    driver.set_power_state(node, base.POWER_OFF)
+    return 'powered off and returned to discover', \
+        {'power_state': 'off', 'status': 'discover'}
+
+
+class NodeMethods:
+    """Runs OOB methods; ``table()`` maps method names to handlers."""
+
+    def __init__(self, conf):
+        self.conf = conf
+        self._driver = None
+
+    @property
+    def driver(self):
+        # Built on first use: the IPMI driver starts pyghmi's threads.
+        if self._driver is None:
+            self._driver = load_driver(self.conf)
+        return self._driver
+
+    def table(self):
+        return {'verify_nodes': self.verify_nodes, 'power': self.power,
+                'image_provision': self.image_provision,
+                'remove_nodes': self.remove_nodes}
+
+    def verify_nodes(self, item, reporter):
+        self._run(item, reporter, _verify)
+
+    def power(self, item, reporter):
+        self._run(item, reporter, _power(item['args'].get('power',
+                                                          'status')))
+
+    def remove_nodes(self, item, reporter):
+        self._run(item, reporter, _remove)
+
+    def image_provision(self, item, reporter):
+        timeout = float(item['args'].get('timeout') or 1800)
+        self._run(item, reporter, _provision, await_agent=timeout)
+
+    def _run(self, item, reporter, action, await_agent=None):
+        from drydockd.executor.drivers import ipmi
+        nodes, infos, missing = self._resolve(item['args'])
+        for node, reason in missing:
+            reporter.node_result(node, False, reason)
+        outcomes = ipmi.run_many(self.driver, infos, action)
+        failed = len(missing)
+        for node, info in zip(nodes, infos):
+            outcome = outcomes[info.name]
+            if isinstance(outcome, Exception):
+                failed += 1
+                reporter.node_result(node, False, _describe(outcome, info))
+            elif await_agent:
+                message, extra = outcome
+                until = schemas.utcnow() + datetime.timedelta(
+                    seconds=await_agent)
+                reporter.node_wait(node, message, until, **extra)
+            else:
+                message, extra = outcome
+                reporter.node_result(node, True, message, **extra)
+        if await_agent:
+            reporter.flush(50, force=True)
+        else:
+            reporter.finish('error' if failed else 'ready', 100)
+
+    def _resolve(self, args):
+        """Match the message's nodes with their OOB data in the design."""
+        wanted = args.get('nodes', [])
+        try:
+            design = design_mod.load(args.get('design_ref'))
+        except exception.DrydockException as exc:
+            return [], [], [(n, exc.message) for n in wanted]
+        by_name = {n['name']: n for n in design['nodes']}
+        nodes, infos, missing = [], [], []
+        for node in wanted:
+            spec = by_name.get(node['name'])
+            if spec is None or not spec.get('oob'):
+                missing.append((node, 'node %s has no OOB entry in the '
+                                      'design' % node['name']))
+                continue
+            nodes.append(node)
+            infos.append(base.OOBInfo.from_design(spec))
+        return nodes, infos, missing
+
+
+def _describe(exc, info):
+    """A one-line failure naming the node, never the credential."""
+    if isinstance(exc, exception.DrydockException):
+        text = exc.message
+    else:
+        text = 'BMC of node %s failed: %s' % (info.name, type(exc).__name__)
+    if info.credential:
+        text = text.replace(info.credential, '****')
+    return text
