@@ -46,7 +46,8 @@ class Drydock2(app.App):
         """Libraries speak only on errors unless --debug/-v is given."""
         super().configure_logging()
         if not self.options.debug and self.options.verbose_level < 2:
-            warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
+            warnings.filterwarnings('ignore',
+                                    message=r'(?s).*Eventlet is deprecated')
             for name in QUIET_LOGGERS:
                 logging.getLogger(name).setLevel(logging.ERROR)
 

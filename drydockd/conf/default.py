@@ -5,7 +5,8 @@ import socket
 from oslo_config import cfg
 
 opts = [
-    cfg.StrOpt('host', default=socket.gethostname(), sample_default='<hostname>',
+    cfg.StrOpt('host', default=socket.gethostname(),
+               sample_default='<hostname>',
                help='Name of this drydock host, used in heartbeats, the '
                     'leader lease and messages that name an executor.'),
     cfg.StrOpt('state_path', default='/var/lib/drydock',

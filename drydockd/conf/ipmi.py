@@ -17,6 +17,10 @@ opts = [
                help='Most BMCs talked to at once by one process. Too '
                     'many at once may overwhelm a shared management '
                     'network.'),
+    cfg.FloatOpt('status_poll_interval', default=0.5, min=0.01,
+                 help='Seconds between power status reads while waiting '
+                      'for a power change; the wait counts against '
+                      'command_timeout.'),
 ]
 
 

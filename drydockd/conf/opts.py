@@ -18,6 +18,7 @@ def register_opts(conf):
 
 
 def list_opts():
-    """(group, opts) pairs for ``oslo-config-generator --namespace drydock``."""
+    """(group, opts) pairs for ``oslo-config-generator``'s drydock
+    namespace."""
     return [('DEFAULT', default.opts)] + [
         (m.GROUP, m.opts) for m in _MODULES[1:]]

@@ -183,7 +183,8 @@ def _validate_tasks(tasks, roles, problems):
         if task.get('type') not in TASK_TYPES:
             problems.append('%s.type: unknown task type %r (valid: %s)'
                             % (where, task.get('type'), ', '.join(TASK_TYPES)))
-        for role in task.get('roles', task.get('groups', [])) or []:
+        wanted = task.get('roles', task.get('groups', [])) or []
+        for role in [wanted] if isinstance(wanted, str) else wanted:
             if role not in ('*', 'master') and role not in roles:
                 problems.append('%s.roles: unknown role %r' % (where, role))
         for key in ('requires', 'required_for'):

@@ -31,9 +31,11 @@ def query(session, task_id, nodes, statuses, names, include_summary):
         stmt = stmt.where(H.status.in_(statuses))
     if names:
         stmt = stmt.where(H.deployment_graph_task_name.in_(names))
-    # Numeric node ids sort as numbers: shorter strings first.
+    # Numeric node ids sort as numbers (shorter strings first); the sync
+    # node (NULL) last on every database, as Fuel shows it.
     stmt = stmt.order_by(sa.nulls_last(H.time_start.asc()),
-                         sa.func.length(H.node_id), H.node_id,
+                         sa.nulls_last(sa.func.length(H.node_id).asc()),
+                         sa.nulls_last(H.node_id.asc()),
                          H.deployment_graph_task_name)
     rows = [_row(r, include_summary) for r in session.execute(stmt)]
     if not nodes and (not statuses or 'skipped' in statuses):

@@ -122,7 +122,9 @@ def _apply_entry(task, entry, received, rows, changed, nodes, counts):
         else:
             counts['rejected'] += 1
     node = nodes.get(entry.get('uid'))
-    if node is not None:
+    # Only the task holding a node may move it: a replayed report of an
+    # older task must not touch a node a newer task has taken since.
+    if node is not None and node.reservation == task.id:
         if entry.get('status'):
             node.status = states.next_node_status(node.status,
                                                   entry['status'])

@@ -32,6 +32,8 @@ def apply_entries(session, entries, nodes, now):
             continue
         parents.add(sub.parent_id)
         node = nodes.get(entry['uid'])
+        if node is not None and node.reservation != sub.parent_id:
+            node = None     # taken by a newer task since: leave it alone
         if node is not None and entry.get('status'):
             node.status = entry['status']
             if entry['status'] == 'error':
@@ -75,14 +77,14 @@ def apply_agent_reports(session, entries, nodes):
         T.node_id.in_(ids), T.parent_id.is_not(None),
         T.action == 'provision_nodes', T.status == 'running')).all()
     parents = set()
-    for entry, received in entries:
-        node = nodes.get(entry['uid'])
-        if node is not None and entry.get('status'):
-            node.status = states.next_node_status(node.status,
-                                                  entry['status'])
-            node.progress = 100
+    # Only a node that is waiting for its agent moves: a late or repeated
+    # agent report changes nothing.
     for sub in waiting:
         node = nodes.get(str(sub.node_id))
+        if node is not None:
+            node.status = states.next_node_status(node.status,
+                                                  'provisioned')
+            node.progress = 100
         _settle(session, sub, True, 'node %s reported provisioned'
                 % _name(node, {'uid': str(sub.node_id)}), schemas.utcnow())
         parents.add(sub.parent_id)

@@ -1,4 +1,5 @@
-"""Node filters: the Drydock document's example, every criterion, set algebra."""
+"""Node filters: the Drydock document's example, every criterion, and
+set algebra."""
 
 import hypothesis
 from hypothesis import strategies as st

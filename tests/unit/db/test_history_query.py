@@ -1,0 +1,232 @@
+"""The history query behind ``drydock2 task history show`` (get_history).
+
+Runs on a migrated SQLite file and on PostgreSQL; rows are brought to
+their states through ``apply_reports`` like the receiver does.
+"""
+
+import datetime
+
+import conftest
+import pytest
+from sqlalchemy import event
+
+from drydockd.common import exception
+from drydockd.db import migration
+from drydockd.db.sqlalchemy import api as sqla_api
+from drydockd.db.sqlalchemy import engine as engine_mod
+from drydockd.messaging import schemas
+
+BASE = datetime.datetime(2026, 11, 22, 10, 0, 0)
+NAMES = ['upload', 'hiera', 'apply', 'netconfig', 'stage', 'never_ran']
+
+
+def T(seconds):
+    return BASE + datetime.timedelta(seconds=seconds)
+
+
+# (node, name, reports as (task_status, time, time_start))
+ROWS = [
+    ('master', 'upload', [('ready', T(1), T(0))]),
+    ('10', 'hiera', [('running', T(1), None)]),
+    ('5', 'hiera', [('running', T(1), None), ('ready', T(2), T(1))]),
+    ('5', 'apply', [('running', T(1), None)]),
+    ('2', 'hiera', [('skipped', T(2), T(2))]),
+    ('2', 'netconfig', [('error', T(3), T(3))]),
+    (None, 'stage', [('ready', T(4), T(4))]),
+    ('10', 'netconfig', []),
+    ('5', 'netconfig', []),
+]
+# time_start, then node as a number, then task name; never-started last.
+ORDER = [
+    ('master', 'upload'),
+    ('5', 'apply'), ('5', 'hiera'), ('10', 'hiera'),
+    ('2', 'hiera'),
+    ('2', 'netconfig'),
+    (None, 'stage'),
+    ('5', 'netconfig'), ('10', 'netconfig'),
+]
+SURROGATE = {'task_name': 'never_ran', 'node_id': '-', 'status': 'skipped',
+             'time_start': None, 'time_end': None, 'custom': {}}
+
+
+@pytest.fixture(scope='module', params=['sqlite', 'postgresql'])
+def db(request, tmp_path_factory):
+    """One database per backend for the module: tests only add tasks."""
+    pg_name = None
+    if request.param == 'sqlite':
+        url = 'sqlite:///%s' % (tmp_path_factory.mktemp('history')
+                                / 'drydock.sqlite')
+    else:
+        pg_name = conftest.create_pg_database()
+        url = conftest.PG_URL % pg_name
+    try:
+        migration.upgrade(url)
+        engine = engine_mod.get_engine(url)
+        yield sqla_api.Connection(engine)
+        engine.dispose()
+    finally:
+        if pg_name:
+            conftest.drop_pg_database(pg_name)
+
+
+def make_task(db, rows=ROWS, names=NAMES):
+    task = db.start_task({'action': 'deploy_nodes',
+                          'graph': {'tasks_graph': {}, 'task_names': names}},
+                         [], [(uid, name) for uid, name, _ in rows])
+    for uid, name, reports in rows:
+        for status, when, time_start in reports:
+            extra = {'summary': {'where': '%s/%s' % (uid, name)}}
+            if time_start is not None:
+                extra['time_start'] = schemas.format_time(time_start)
+            report = schemas.report('deploy_resp', task['uuid'], nodes=[
+                schemas.node_entry(uid, when, name, status, **extra)])
+            report['received'] = T(100)
+            db.apply_reports([report])
+    return task['id']
+
+
+def keys(rows):
+    return [(r['node_id'], r['task_name']) for r in rows]
+
+
+@pytest.fixture
+def task_id(db):
+    return make_task(db)
+
+
+@pytest.fixture
+def statements(db):
+    """SQL text of every statement the connection runs."""
+    seen = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, 'before_cursor_execute', record)
+    yield seen
+    event.remove(db.engine, 'before_cursor_execute', record)
+
+
+def test_all_rows_ordered_then_surrogates(db, task_id):
+    rows = db.get_history(task_id)
+    assert keys(rows) == ORDER + [('-', 'never_ran')]
+    assert rows[-1] == SURROGATE
+    by_key = {(r['node_id'], r['task_name']): r for r in rows}
+    assert by_key[('5', 'hiera')] == {
+        'task_name': 'hiera', 'node_id': '5', 'status': 'ready',
+        'time_start': T(1), 'time_end': T(2), 'custom': {}}
+    assert by_key[('5', 'netconfig')]['status'] == 'pending'
+    assert by_key[('2', 'hiera')]['status'] == 'skipped'
+
+
+def test_numeric_node_order(db):
+    # Same start time everywhere: only the node decides (5 before 10).
+    nodes = ['10', '5', '100', '1', '20', '9']
+    tid = make_task(db, [(n, 'x', [('running', T(1), None)])
+                         for n in nodes], ['x'])
+    assert [r['node_id'] for r in db.get_history(tid)] == [
+        '1', '5', '9', '10', '20', '100']
+
+
+def test_sync_and_master_order_is_the_same_on_both_databases(db):
+    # BUG: drydockd/db/sqlalchemy/history.py query(): ORDER BY
+    # length(node_id), node_id leaves the sync node (NULL) to the
+    # database's NULL ordering: first on SQLite, last on PostgreSQL, so
+    # the same history reads differently on the embedded default and in
+    # production. With equal time_start, SQLite returns
+    # [None, '5', '10', 'master'] and PostgreSQL ['5', '10', 'master',
+    # None]. Expected: one order on both (sync node last, as PostgreSQL
+    # and Fuel do; sa.nulls_last() on both node keys would do it).
+    tid = make_task(db, [(n, 'x', [('running', T(1), None)])
+                         for n in ('10', None, 'master', '5')], ['x'])
+    assert [r['node_id'] for r in db.get_history(tid)] == [
+        '5', '10', 'master', None]
+
+
+def test_same_start_and_node_orders_by_name(db):
+    tid = make_task(db, [('7', n, [('running', T(1), None)])
+                         for n in ('zeta', 'alpha', 'mid')], ['alpha'])
+    assert [r['task_name'] for r in db.get_history(tid)] == [
+        'alpha', 'mid', 'zeta']
+
+
+def test_summary_only_on_request(db, task_id):
+    assert all('summary' not in r for r in db.get_history(task_id))
+    rows = db.get_history(task_id, include_summary=True)
+    by_key = {(r['node_id'], r['task_name']): r for r in rows}
+    assert by_key[('5', 'hiera')]['summary'] == {'where': '5/hiera'}
+    assert by_key[('5', 'netconfig')]['summary'] == {}
+    assert by_key[('-', 'never_ran')]['summary'] == {}
+
+
+@pytest.mark.parametrize('nodes,expected', [
+    (['5'], [('5', 'apply'), ('5', 'hiera'), ('5', 'netconfig')]),
+    (['10', '5'], [('5', 'apply'), ('5', 'hiera'), ('10', 'hiera'),
+                   ('5', 'netconfig'), ('10', 'netconfig')]),
+    (['master'], [('master', 'upload')]),
+    (['null'], [(None, 'stage')]),
+    (['2', 'master', 'null'], [('master', 'upload'), ('2', 'hiera'),
+                               ('2', 'netconfig'), (None, 'stage')]),
+    (['42'], []),
+])
+def test_node_filter_has_no_surrogates(db, task_id, nodes, expected):
+    assert keys(db.get_history(task_id, nodes=nodes)) == expected
+
+
+@pytest.mark.parametrize('statuses,expected', [
+    (['pending'], [('5', 'netconfig'), ('10', 'netconfig')]),
+    (['ready', 'error'], [('master', 'upload'), ('5', 'hiera'),
+                          ('2', 'netconfig'), (None, 'stage')]),
+    (['running'], [('5', 'apply'), ('10', 'hiera')]),
+    (['skipped'], [('2', 'hiera'), ('-', 'never_ran')]),
+])
+def test_status_filter(db, task_id, statuses, expected):
+    assert keys(db.get_history(task_id, statuses=statuses)) == expected
+
+
+@pytest.mark.parametrize('names,expected', [
+    (['hiera'], [('5', 'hiera'), ('10', 'hiera'), ('2', 'hiera')]),
+    (['stage', 'upload'], [('master', 'upload'), (None, 'stage')]),
+    (['never_ran'], [('-', 'never_ran')]),
+    (['no_such_task'], []),
+])
+def test_name_filter(db, task_id, names, expected):
+    assert keys(db.get_history(task_id, names=names)) == expected
+
+
+def test_filters_combine(db, task_id):
+    rows = db.get_history(task_id, nodes=['5', '10', 'null'],
+                          statuses=['running', 'ready'],
+                          names=['hiera', 'stage'])
+    assert keys(rows) == [('5', 'hiera'), ('10', 'hiera'), (None, 'stage')]
+
+
+def test_filters_are_done_in_sql(db, task_id, statements):
+    db.get_history(task_id, nodes=['5', 'null'], statuses=['ready'],
+                   names=['hiera'])
+    history = [s for s in statements if 'FROM deployment_history' in s]
+    assert history, statements
+    where = history[0].split('WHERE', 1)[1]
+    for clause in ('deployment_history.node_id IN',
+                   'deployment_history.node_id IS NULL',
+                   'deployment_history.status IN',
+                   'deployment_history.deployment_graph_task_name IN',
+                   'ORDER BY'):
+        assert clause in where, (clause, history[0])
+
+
+def test_history_of_a_soft_deleted_task_stays(db, task_id):
+    before = db.get_history(task_id)
+    db.soft_delete_task(task_id)
+    assert db.get_history(task_id) == before
+
+
+def test_task_without_graph_or_rows(db):
+    task = db.start_task({'action': 'verify_nodes'}, [])
+    assert db.get_history(task['id']) == []
+
+
+@pytest.mark.parametrize('ident', [987654, 0])
+def test_unknown_task(db, task_id, ident):
+    with pytest.raises(exception.TaskNotFound):
+        db.get_history(ident)
