@@ -68,10 +68,11 @@ def report(method, task_uuid, status=None, progress=None, error=None,
     """Build an executor -> receiver report; None fields are left out.
 
     ``executor`` names the executor host, so the reaper can say whose
-    heartbeats stopped.
+    heartbeats stopped. A node agent's report has no ``task_uuid``.
     """
-    args = {'task_uuid': task_uuid}
-    for key, value in (('status', status), ('progress', progress),
+    args = {}
+    for key, value in (('task_uuid', task_uuid), ('status', status),
+                       ('progress', progress),
                        ('error', error), ('nodes', nodes),
                        ('executor', executor)):
         if value is not None:
