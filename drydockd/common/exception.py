@@ -91,3 +91,10 @@ class OOBUnreachable(OOBError):
 class OOBTimeout(OOBError):
     _msg_fmt = ('BMC of node %(node)s: %(operation)s timed out after '
                 '%(timeout)ss')
+
+
+class GraphInvalid(InvalidInput):
+    """A deployment graph failed its checks; the message names every
+    problem (unknown references, empty roles, cycles, bad parameters)."""
+
+    _msg_fmt = 'Deployment graph rejected: %(problems)s'

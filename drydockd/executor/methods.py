@@ -86,6 +86,7 @@ class Methods:
         args = item['args']
         engine = engine_mod.Engine(
             args.get('tasks_graph') or {}, self.transport, reporter,
+            tasks_metadata=args.get('tasks_metadata') or {},
             max_busy=self.conf.graph.max_busy_nodes,
             default_timeout=self.conf.graph.default_task_timeout,
             dry_run=bool(args.get('dry_run')))

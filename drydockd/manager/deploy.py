@@ -28,8 +28,11 @@ def select_nodes(design_ref, node_filter_doc):
 def plan(design_ref, node_filter_doc):
     """Load the design and build the graph; nothing is written."""
     design, nodes = select_nodes(design_ref, node_filter_doc)
+    # Roles are checked against the whole design, so a node filter just
+    # leaves other roles' tasks out instead of failing them.
     graph, metadata = serializer.serialize(
-        design.get('deployment_tasks', []), nodes)
+        design.get('deployment_tasks', []), nodes, design.get('roles'),
+        design_nodes=design['nodes'])
     return design, nodes, graph, metadata
 
 

@@ -77,7 +77,7 @@ def problems(ref):
     if not found:
         try:
             serializer.serialize(doc.get('deployment_tasks', []),
-                                 doc['nodes'])
+                                 doc['nodes'], doc.get('roles'))
         except exception.DrydockException as exc:
             found.append('deployment_tasks: %s' % exc.message)
     return found
@@ -110,7 +110,9 @@ def validate(doc):
     if not isinstance(tasks, list):
         problems.append('design.deployment_tasks: must be a list')
         tasks = []
-    _validate_tasks(tasks, roles | set(doc.get('roles', [])), problems)
+    declared = {r if isinstance(r, str) else r.get('name')
+                for r in doc.get('roles') or [] if isinstance(r, (str, dict))}
+    _validate_tasks(tasks, roles | declared, problems)
     return problems
 
 

@@ -1,111 +1,262 @@
 """Turn a design's deployment tasks into an Astute-style ``tasks_graph``.
 
 Placement: ``stage``/``sync`` tasks go on the sync pseudo-node (key
-``"null"``), ``master_shell`` tasks and tasks for role ``master`` go on
-``"master"``, other tasks on every selected node that has one of their
-roles (``*`` is every node). Each placed task lists what it ``requires``
-as ``{name, node_id}`` pairs, so the executor needs no knowledge of roles.
+``"null"``); ``master_shell`` tasks and tasks with role ``master`` on
+``"master"``; other tasks on every selected node that has one of their
+roles (``*`` is every selected node). Each placed item lists what it
+``requires`` as ``{name, node_id}`` pairs (``node_id`` null is the sync
+node), so the executor needs no knowledge of roles:
+
+- ``requires`` / ``required_for`` (same node): on the node itself when the
+  dependency runs there; on the sync node or master when the dependency is
+  placed there; on every node running it when the dependant is on the sync
+  node or master; otherwise the dependency does not run for this node's
+  roles and the edge passes through to *its* requirements, so the order
+  the design states still holds on every node.
+- ``cross_depends: [{name, role}]``: the task waits for ``name`` on every
+  node running it that has ``role`` (``*``/absent: any; ``self``: one of
+  the task's own roles; a sync or master placement always matches), the
+  same node included, the vertex itself excluded.
+- ``cross_depended_by: [{name, role}]``: the reverse: ``name`` on every
+  such node waits for this task.
+
+``tasks_metadata`` holds ``task_names`` (every design task id),
+``fault_tolerance_groups`` (Astute's ``[{name, node_ids, fault_tolerance}]``
+from design roles with a ``fault_tolerance``: a count, or a percentage of
+the role's selected nodes rounded down) and ``node_facts`` (per node uid:
+id, name, roles, rack and the optional ``ssh`` mapping, for transports).
+
+Nothing is returned for a graph that cannot run: see graph_validation.
 """
 
+import math
+
 from drydockd.common import exception
+from drydockd.manager import graph_validation as checks
 
 SYNC = 'null'      # key of the sync pseudo-node in tasks_graph
 MASTER = 'master'
 SYNC_TYPES = ('stage', 'sync')
 
 
-def _roles(task):
-    return task.get('roles', task.get('groups', [])) or []
-
-
 def place(task, nodes):
     """The tasks_graph keys a task definition runs on."""
-    if task['type'] in SYNC_TYPES:
+    if task.get('type') in SYNC_TYPES:
         return [SYNC]
-    roles = _roles(task)
-    if task['type'] == 'master_shell' or roles == [MASTER]:
+    if task.get('type') == 'master_shell':
         return [MASTER]
-    if isinstance(roles, str):
-        roles = [roles]
-    return [str(n['id']) for n in nodes
-            if '*' in roles or set(roles) & set(n.get('roles', []))]
+    roles = set(checks.roles_of(task))
+    placed = [MASTER] if MASTER in roles else []
+    roles.discard(MASTER)
+    if roles:
+        placed.extend(str(n['id']) for n in nodes
+                      if '*' in roles or roles & set(n.get('roles') or ()))
+    return placed
 
 
-def serialize(tasks, nodes):
+def serialize(tasks, nodes, roles=None, design_nodes=None):
     """Return ``(tasks_graph, tasks_metadata)`` for the selected nodes.
 
-    :raises: GraphCycle naming the cycle's path.
+    :param tasks: the design's ``deployment_tasks``.
+    :param nodes: the selected design nodes.
+    :param roles: the design's top-level ``roles`` (names, or mappings
+        ``{name, fault_tolerance}``).
+    :param design_nodes: every node of the design. A task that is not
+        ``optional`` and whose roles select no node is a problem; with
+        ``design_nodes`` that is judged on the whole design, so a node
+        filter (a partial deploy) just leaves other roles' tasks out;
+        without it, on the selected nodes.
+    :raises: GraphCycle when cycles are the only problems (every cycle's
+        path); GraphInvalid naming every problem otherwise.
     """
-    by_id = {t['id']: t for t in tasks}
+    known = {t['id'] for t in tasks}
+    problems = checks.unknown_references(tasks)
     placed = {t['id']: place(t, nodes) for t in tasks}
-    role_of = {str(n['id']): set(n.get('roles', [])) for n in nodes}
-    requires = {t['id']: set(t.get('requires', []) or []) for t in tasks}
-    for task in tasks:
-        for later in task.get('required_for', []) or []:
-            requires.setdefault(later, set()).add(task['id'])
+    if design_nodes is None:
+        problems.extend(checks.placement_problems(tasks, placed))
+    else:
+        problems.extend(checks.placement_problems(tasks, {
+            t['id']: place(t, design_nodes) for t in tasks},
+            'node in the design'))
+    problems.extend(checks.strategy_problems(tasks))
+    groups = fault_tolerance_groups(roles, nodes, problems)
+    requires = _same_node_requires(tasks, known)
+    cycles = checks.find_cycles([t['id'] for t in tasks], requires, str)
     graph = {}
-    for task in tasks:
-        for uid in placed[task['id']]:
-            deps = []
-            for dep in sorted(requires.get(task['id'], ())):
-                deps.extend(_dep_targets(uid, dep, by_id[dep], placed[dep]))
-            for cross in task.get('cross_depends', []) or []:
-                deps.extend(
-                    {'name': cross['name'], 'node_id': target}
-                    for target in placed[cross['name']]
-                    if target != uid and _has_role(target, cross, role_of))
-            graph.setdefault(uid, []).append({
-                'id': task['id'], 'type': task['type'],
-                'parameters': dict(task.get('parameters', {}) or {}),
-                'fail_on_error': task.get('fail_on_error', True),
-                'requires': deps})
-    check_acyclic(graph)
-    return graph, {'task_names': [t['id'] for t in tasks]}
-
-
-def _dep_targets(uid, name, dep_task, dep_nodes):
-    """Where a same-node ``requires`` points: the same node if the
-    dependency runs there, else the sync/master placement (a stage), else
-    nothing (the dependency does not run for this node's roles)."""
-    if uid in dep_nodes:
-        return [{'name': name, 'node_id': uid}]
-    if uid in (SYNC, MASTER) or dep_task['type'] in SYNC_TYPES \
-            or dep_nodes == [MASTER]:
-        return [{'name': name, 'node_id': target} for target in dep_nodes]
-    return []
-
-
-def _has_role(target, cross, role_of):
-    role = cross.get('role', '*')
-    if role in ('*', None) or target in (SYNC, MASTER):
-        return True
-    roles = [role] if isinstance(role, str) else role
-    return bool(role_of.get(target, set()) & set(roles))
+    if not cycles:
+        edges = _expand(tasks, nodes, placed, requires, known)
+        cycles = checks.placed_cycles(edges)
+        graph = _items(tasks, placed, edges)
+    if problems:
+        raise exception.GraphInvalid(problems='; '.join(
+            problems + ['cycle %s' % path for path in cycles]))
+    if cycles:
+        raise exception.GraphCycle(path='; '.join(cycles))
+    return graph, {'task_names': [t['id'] for t in tasks],
+                   'fault_tolerance_groups': groups,
+                   'node_facts': node_facts(nodes)}
 
 
 def check_acyclic(graph):
-    """Raise GraphCycle with the path of the first cycle found."""
-    state = {}
-    edges = {(uid, t['id']): [(d['node_id'], d['name'])
-                              for d in t['requires']]
-             for uid, items in graph.items() for t in items}
-    for start in edges:
-        if state.get(start):
+    """Raise GraphCycle naming every cycle of a placed ``tasks_graph``."""
+    edges = {(uid, item['id']): [
+        (SYNC if d['node_id'] is None else str(d['node_id']), d['name'])
+        for d in item.get('requires') or ()]
+        for uid, items in graph.items() for item in items}
+    cycles = checks.placed_cycles(edges)
+    if cycles:
+        raise exception.GraphCycle(path='; '.join(cycles))
+
+
+def _same_node_requires(tasks, known):
+    """task id -> ids it requires on the same node (required_for folded
+    in, unknown names dropped: they are reported separately)."""
+    requires = {t['id']: [r for r in t.get('requires') or () if r in known]
+                for t in tasks}
+    for task in tasks:
+        for later in task.get('required_for') or ():
+            if later in known and task['id'] not in requires[later]:
+                requires[later].append(task['id'])
+    return requires
+
+
+def _expand(tasks, nodes, placed, requires, known):
+    """The placed edges: ``{(uid, task): {(uid, task): None}}`` (ordered
+    sets, so the output is stable)."""
+    edges = {(uid, t['id']): {} for t in tasks for uid in placed[t['id']]}
+    resolve = _resolver(placed, requires)
+    for task in tasks:
+        for uid in placed[task['id']]:
+            deps = edges[(uid, task['id'])]
+            for dep in requires[task['id']]:
+                deps.update(dict.fromkeys(resolve(dep, uid)))
+    role_of = {str(n['id']): set(n.get('roles') or ()) for n in nodes}
+    for task in tasks:
+        _cross_edges(task, placed, role_of, known, edges)
+    return edges
+
+
+def _resolver(placed, requires):
+    """``resolve(dep, uid)``: the vertices a task on ``uid`` waits for when
+    it requires ``dep`` (memoized; the design's requires are acyclic)."""
+    memo = {}
+    on = {name: set(where) for name, where in placed.items()}
+    special = {name for name, where in on.items()
+               if where and where <= {SYNC, MASTER}}
+
+    def resolve(dep, uid):
+        key = (dep, uid)
+        if key not in memo:
+            where = placed[dep]
+            if uid in on[dep]:
+                memo[key] = [(uid, dep)]
+            elif where and (uid in (SYNC, MASTER) or dep in special):
+                memo[key] = [(target, dep) for target in where]
+            else:   # not run for this node's roles: pass through
+                memo[key] = [t for d in requires[dep] for t in resolve(d, uid)]
+        return memo[key]
+    return resolve
+
+
+def _cross_edges(task, placed, role_of, known, edges):
+    mine = [(uid, task['id']) for uid in placed[task['id']]]
+    for ref in _refs(task, 'cross_depends', known):
+        targets = _cross_targets(ref, task, placed, role_of)
+        for vertex in mine:
+            edges[vertex].update((t, None) for t in targets if t != vertex)
+    for ref in _refs(task, 'cross_depended_by', known):
+        for target in _cross_targets(ref, task, placed, role_of):
+            for vertex in mine:
+                if target != vertex:
+                    edges[target][vertex] = None
+
+
+def _refs(task, key, known):
+    return [r for r in task.get(key) or ()
+            if isinstance(r, dict) and r.get('name') in known]
+
+
+def _cross_targets(ref, task, placed, role_of):
+    """``(uid, ref name)`` for every node running ``ref['name']`` that
+    matches ``ref['role']``."""
+    role = ref.get('role', '*')
+    if role == 'self':
+        wanted = set(checks.roles_of(task))
+    else:
+        wanted = {role} if isinstance(role, str) or role is None \
+            else set(role)
+    any_role = not wanted or bool(wanted & {'*', None})
+    return [(uid, ref['name']) for uid in placed[ref['name']]
+            if any_role or uid in (SYNC, MASTER)
+            or wanted & role_of.get(uid, set())]
+
+
+def _items(tasks, placed, edges):
+    graph = {}
+    for task in tasks:
+        for uid in placed[task['id']]:
+            graph.setdefault(uid, []).append({
+                'id': task['id'], 'type': task['type'],
+                'parameters': dict(task.get('parameters') or {}),
+                'fail_on_error': task.get('fail_on_error', True) is not False,
+                'requires': [
+                    {'name': name, 'node_id': None if node == SYNC else node}
+                    for node, name in edges[(uid, task['id'])]]})
+    return graph
+
+
+def fault_tolerance_groups(roles, nodes, problems):
+    """Astute's fault-tolerance groups from the design's roles.
+
+    A role ``{name, fault_tolerance}`` covers the selected nodes with that
+    role; ``fault_tolerance`` is how many of them may fail: a non-negative
+    integer, or ``'N%'`` of the group rounded down (so ``'20%'`` of four
+    nodes is 0: every node is critical). Roles with no selected node give
+    no group. Malformed values are appended to ``problems``.
+    """
+    groups = []
+    for role in roles or ():
+        if not isinstance(role, dict) or role.get('fault_tolerance') is None:
             continue
-        stack, path = [(start, iter(edges[start]))], [start]
-        state[start] = 1
-        while stack:
-            vertex, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                state[vertex] = 2
-                stack.pop()
-                path.pop()
-            elif state.get(child) == 1:
-                cycle = path[path.index(child):] + [child]
-                raise exception.GraphCycle(path=' -> '.join(
-                    '%s@%s' % (name, node) for node, name in cycle))
-            elif not state.get(child) and child in edges:
-                state[child] = 1
-                stack.append((child, iter(edges[child])))
-                path.append(child)
+        name = role.get('name')
+        members = [str(n['id']) for n in nodes
+                   if name in (n.get('roles') or ())]
+        try:
+            count = tolerance_count(role['fault_tolerance'], len(members))
+        except ValueError as exc:
+            problems.append('role %s: fault_tolerance %s' % (name, exc))
+            continue
+        if members:
+            groups.append({'name': name, 'node_ids': members,
+                           'fault_tolerance': count})
+    return groups
+
+
+def tolerance_count(value, size):
+    """``2`` -> 2, ``'20%'`` of ``size`` -> floor; raises ValueError."""
+    if isinstance(value, str) and value.strip().endswith('%'):
+        try:
+            percent = float(value.strip()[:-1])
+        except ValueError:
+            raise ValueError('%r is not a percentage' % value)
+        if not 0 <= percent <= 100:
+            raise ValueError('%r is not in 0-100%%' % value)
+        return math.floor(size * percent / 100)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError('%r is not a count or a percentage' % (value,))
+    return value
+
+
+def node_facts(nodes):
+    """What a transport may tell a node about itself (never OOB data)."""
+    facts = {}
+    for node in nodes:
+        fact = {'id': node['id'], 'name': node.get('name'),
+                'roles': list(node.get('roles') or ()),
+                'rack': node.get('rack')}
+        if isinstance(node.get('ssh'), dict):
+            fact['ssh'] = dict(node['ssh'])
+        facts[str(node['id'])] = fact
+    return facts

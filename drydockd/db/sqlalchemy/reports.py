@@ -149,7 +149,8 @@ def _apply_row(row, entry, time):
             if new != row[key]:
                 row[key] = new
                 merged = True
-    if entry.get('error_msg') and changes and changes['status'] == 'error':
+    if entry.get('error_msg') and changes and \
+            changes['status'] in ('error', 'skipped'):
         row['custom'] = dict(row['custom'] or {},
                              error_msg=entry['error_msg'][:4000])
         merged = True
