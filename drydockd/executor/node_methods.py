@@ -12,6 +12,7 @@ fails the subtask if that report misses its deadline.
 
 import datetime
 import logging
+from concurrent import futures
 from importlib import metadata
 
 from drydockd.common import exception
@@ -98,29 +99,41 @@ class NodeMethods:
         self._run(item, reporter, _provision, await_agent=timeout)
 
     def _run(self, item, reporter, action, await_agent=None):
-        from drydockd.executor.drivers import ipmi
+        """Run ``action`` on every node; report each as soon as it ends,
+        so a slow or dead BMC never delays the others' reports."""
         nodes, infos, missing = self._resolve(item['args'])
         for node, reason in missing:
             reporter.node_result(node, False, reason)
-        outcomes = ipmi.run_many(self.driver, infos, action)
         failed = len(missing)
-        for node, info in zip(nodes, infos):
-            outcome = outcomes[info.name]
-            if isinstance(outcome, Exception):
-                failed += 1
-                reporter.node_result(node, False, _describe(outcome, info))
-            elif await_agent:
-                message, extra = outcome
-                until = schemas.utcnow() + datetime.timedelta(
-                    seconds=await_agent)
-                reporter.node_wait(node, message, until, **extra)
-            else:
-                message, extra = outcome
-                reporter.node_result(node, True, message, **extra)
+        total = len(nodes) + len(missing)
+        workers = min(len(infos), self.conf.ipmi.max_concurrency) or 1
+        with futures.ThreadPoolExecutor(workers, 'oob') as pool:
+            running = {pool.submit(action, self.driver, info): (node, info)
+                       for node, info in zip(nodes, infos)}
+            for done, future in enumerate(futures.as_completed(running), 1):
+                node, info = running[future]
+                failed += self._report(reporter, node, info, future,
+                                       await_agent)
+                reporter.flush(int(100 * (done + len(missing)) / total))
         if await_agent:
             reporter.flush(50, force=True)
         else:
             reporter.finish('error' if failed else 'ready', 100)
+
+    @staticmethod
+    def _report(reporter, node, info, future, await_agent):
+        """Report one node's outcome; returns 1 if it failed."""
+        exc = future.exception()
+        if exc is not None:
+            reporter.node_result(node, False, _describe(exc, info))
+            return 1
+        message, extra = future.result()
+        if await_agent:
+            until = schemas.utcnow() + datetime.timedelta(seconds=await_agent)
+            reporter.node_wait(node, message, until, **extra)
+        else:
+            reporter.node_result(node, True, message, **extra)
+        return 0
 
     def _resolve(self, args):
         """Match the message's nodes with their OOB data in the design."""

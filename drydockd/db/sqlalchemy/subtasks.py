@@ -75,7 +75,9 @@ def apply_agent_reports(session, entries, nodes):
         return set()
     waiting = session.scalars(sa.select(T).where(
         T.node_id.in_(ids), T.parent_id.is_not(None),
-        T.action == 'provision_nodes', T.status == 'running')).all()
+        T.action == 'provision_nodes',
+        # An agent can be quicker than its executor's own report.
+        T.status.in_(('queued', 'running')))).all()
     parents = set()
     # Only a node that is waiting for its agent moves: a late or repeated
     # agent report changes nothing.
@@ -85,8 +87,9 @@ def apply_agent_reports(session, entries, nodes):
             node.status = states.next_node_status(node.status,
                                                   'provisioned')
             node.progress = 100
-        _settle(session, sub, True, 'node %s reported provisioned'
-                % _name(node, {'uid': str(sub.node_id)}), schemas.utcnow())
+        name = _name(node, {'uid': str(sub.node_id)})
+        _settle(session, sub, True, 'node %s reported provisioned' % name,
+                name, schemas.utcnow())
         parents.add(sub.parent_id)
     return parents
 

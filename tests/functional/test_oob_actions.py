@@ -1,0 +1,221 @@
+"""Node actions against simulated BMCs that speak real IPMI over UDP.
+
+drydock-fakebmc serves the BMCs and plays each node's agent (it reports
+``provisioned`` on the work plane); drydockd all-in-one drives them with
+the pyghmi driver. Embedded default: SQLite and the broker-less work plane.
+"""
+
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sqlite3
+import time
+
+import pytest
+import yaml
+
+import conftest
+
+
+def _free_base(count):
+    """A base port with ``count`` free UDP ports above it."""
+    for base in range(18000, 19900, 50):
+        socks = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(sock)
+                sock.bind(('127.0.0.1', port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise AssertionError('no free UDP port range')
+
+
+class Site:
+    """A fakebmc fleet plus an all-in-one daemon over its design."""
+
+    def __init__(self, tmp_path, daemons, count, faults=(), debug=False,
+                 provision_timeout=8):
+        self.tmp = tmp_path
+        self.config = conftest.write_config(
+            tmp_path / 'drydock.conf',
+            DEFAULT={'state_path': tmp_path, 'debug': debug},
+            executor={'report_interval': 0.05, 'oob_driver': 'ipmi'},
+            receiver={'batch_window_ms': 20},
+            manager={'provision_timeout': provision_timeout,
+                     'lease_interval': 0.3},
+            ipmi={'command_timeout': 3, 'retries': 2,
+                  'retry_backoff': 0.2})
+        self.design = str(tmp_path / 'site.yaml')
+        ready = tmp_path / 'fleet.ready'
+        self.base = _free_base(count)
+        args = [os.path.join(conftest.BIN, 'drydock-fakebmc'), '--count',
+                str(count), '--base-port', str(self.base), '--boot-seconds',
+                '0.5', '--write-design', self.design, '--ready-file',
+                str(ready), '--report-config', self.config,
+                '--log-level', 'DEBUG' if debug else 'INFO']
+        for fault in faults:
+            args += ['--fault', fault]
+        self.fleet_log = tmp_path / 'fakebmc.log'
+        self.fleet = subprocess.Popen(args, stdout=open(self.fleet_log, 'w'),
+                                      stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert self.fleet.poll() is None, self.fleet_log.read_text()
+            assert time.monotonic() < deadline, 'fakebmc never got ready'
+            time.sleep(0.05)
+        self.daemon = daemons('all-in-one', self.config, tmp_path / 'aio.log')
+        self.daemon.wait_ready()
+
+    def cli(self, *args):
+        return conftest.drydock2(self.config, *args)
+
+    def json(self, *args):
+        result = self.cli(*args, '-f', 'json')
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def run_task(self, action, *filters, timeout=60):
+        task = self.json('task', 'create', action, '--design-ref',
+                         self.design, *filters)
+        deadline = time.monotonic() + timeout
+        while task['status'] not in ('complete', 'terminated'):
+            assert time.monotonic() < deadline, task
+            time.sleep(0.2)
+            task = self.json('task', 'show', str(task['id']))
+        return task
+
+    def password(self, name):
+        for node in yaml.safe_load(open(self.design))['nodes']:
+            if node['name'] == name:
+                return node['oob']['credential']
+
+    def stop(self):
+        self.fleet.terminate()
+        self.fleet.wait(10)
+
+
+@pytest.fixture
+def make_site(tmp_path, daemons):
+    sites = []
+
+    def make(count, **kwargs):
+        site = Site(tmp_path, daemons, count, **kwargs)
+        sites.append(site)
+        return site
+
+    yield make
+    for site in sites:
+        site.stop()
+
+
+def _node_messages(task):
+    return {m['context']: m for m in task['result']['details']['messageList']
+            if m['context_type'] == 'node'}
+
+
+def test_provision_twenty_nodes(make_site):
+    site = make_site(20)
+    task = site.run_task('provision_nodes')
+    assert task['result']['status'] == 'success', task['result']
+    assert len(task['subtask_id_list']) == 20
+    messages = _node_messages(task)
+    assert len(messages) == 20
+    assert all('reported provisioned' in m['message']
+               for m in messages.values())
+    nodes = site.json('node', 'list')
+    assert {n['status'] for n in nodes} == {'provisioned'}
+    assert {n['power_state'] for n in nodes} == {'on'}
+
+
+def test_faulty_nodes_end_in_clear_errors(make_site):
+    site = make_site(6, faults=['node01:wrongpass', 'node02:unbound',
+                                'node03:neverboots'], provision_timeout=4)
+    task = site.run_task('provision_nodes')
+    assert task['result']['status'] == 'partial_success', task['result']
+    messages = _node_messages(task)
+    assert messages['node01']['error']
+    assert re.search('node01.*credential', messages['node01']['message'])
+    assert messages['node02']['error']
+    assert re.search('node02.*did not answer', messages['node02']['message'])
+    assert messages['node03']['error']
+    assert 'node03 did not report back' in messages['node03']['message']
+    for name in ('node04', 'node05', 'node06'):
+        assert not messages[name]['error']
+    nodes = {n['name']: n for n in site.json('node', 'list')}
+    for name in ('node01', 'node02', 'node03'):
+        assert nodes[name]['status'] == 'error'
+    assert not [n for n in nodes.values()
+                if n['status'] in ('provisioning', 'removing')]
+    assert not [t for t in site.json('task', 'list')
+                if t['status'] in ('queued', 'running', 'terminating')]
+
+
+def test_ipmitool_agrees_with_drydock(make_site):
+    ipmitool = shutil.which('ipmitool')
+    assert ipmitool, 'ipmitool missing: .ci/run installs it'
+    site = make_site(2)
+    assert site.run_task('verify_nodes')['result']['status'] == 'success'
+
+    def ipmitool_status():
+        out = subprocess.run(
+            [ipmitool, '-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p',
+             str(site.base), '-U', 'admin', '-P', site.password('node01'),
+             'power', 'status'], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip().rsplit(' ', 1)[-1]
+
+    def drydock_status():
+        return site.json('node', 'power', 'node01', 'status')['power_state']
+
+    assert site.json('node', 'power', '1', 'on')['power_state'] == 'on'
+    assert ipmitool_status() == 'on' == drydock_status()
+    site.json('node', 'power', 'node01', 'off')
+    assert ipmitool_status() == 'off' == drydock_status()
+
+
+def test_no_password_anywhere(make_site, tmp_path):
+    site = make_site(4, debug=True, faults=['node02:wrongpass'])
+    passwords = {site.password('node%02d' % i) for i in range(1, 5)}
+    site.run_task('provision_nodes')
+    site.run_task('verify_nodes')
+    outputs = [site.cli('node', 'power', 'node02', 'status'),
+               site.cli('task', 'list')]
+    for fmt in ('table', 'json', 'yaml', 'csv', 'value'):
+        for args in (('task', 'show', '1'), ('node', 'list'),
+                     ('node', 'show', 'node02')):
+            outputs.append(site.cli(*args, '-f', fmt))
+    for result in outputs:
+        for password in passwords:
+            assert password not in result.stdout + result.stderr
+    site.stop()
+    site.daemon.stop()
+    blobs = {'aio.log': (tmp_path / 'aio.log').read_bytes(),
+             'fakebmc.log': site.fleet_log.read_bytes()}
+    for name in ('drydock.sqlite', 'workplane.sqlite'):
+        db = sqlite3.connect(str(tmp_path / name))
+        for (table,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'"):
+            rows = db.execute('SELECT * FROM "%s"' % table).fetchall()
+            blobs['%s:%s' % (name, table)] = repr(rows).encode()
+        db.close()
+    # The work messages themselves: the SQL transport keeps every one,
+    # with its body base64-encoded inside a JSON payload.
+    db = sqlite3.connect(str(tmp_path / 'workplane.sqlite'))
+    bodies = [base64.b64decode(json.loads(payload)['body'])
+              for (payload,) in db.execute('SELECT payload FROM kombu_message')]
+    db.close()
+    blobs['work messages'] = b'\n'.join(bodies)
+    assert b'image_provision' in blobs['work messages']
+    assert b'node_agent_resp' in blobs['work messages']
+    for where, blob in blobs.items():
+        for password in passwords:
+            assert password.encode() not in blob, where
