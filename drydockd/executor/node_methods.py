@@ -13,9 +13,9 @@ fails the subtask if that report misses its deadline.
 import datetime
 import logging
 from concurrent import futures
-from importlib import metadata
 
 from drydockd.common import exception
+from drydockd.common import plugins
 from drydockd.executor.drivers import base
 from drydockd.manager import design as design_mod
 from drydockd.messaging import schemas
@@ -25,12 +25,7 @@ NAMESPACE = 'drydock.oob_drivers'
 
 
 def load_driver(conf):
-    name = conf.executor.oob_driver
-    for ep in metadata.entry_points(group=NAMESPACE):
-        if ep.name == name:
-            return ep.load()(conf)
-    raise exception.DrydockException(
-        'Unknown OOB driver %r (entry points in %s)' % (name, NAMESPACE))
+    return plugins.load(NAMESPACE, conf.executor.oob_driver, conf)
 
 
 def _verify(driver, node):

@@ -48,6 +48,15 @@ def get_connection(conf):
     return Connection(engine)
 
 
+def _by_id_or(session, model, column, ident):
+    """A row by integer id, or else by ``column`` (uuid, name)."""
+    if isinstance(ident, int) or str(ident).isdigit():
+        where = model.id == int(ident)
+    else:
+        where = column == str(ident)
+    return session.scalars(sa.select(model).where(where)).first()
+
+
 def _task_dict(task):
     return {k: getattr(task, k) for k in _TASK_COLUMNS}
 
@@ -70,12 +79,7 @@ class Connection(api.Connection):
                 yield session
 
     def _get_task_row(self, session, ident):
-        query = sa.select(models.Task)
-        if isinstance(ident, int) or str(ident).isdigit():
-            query = query.where(models.Task.id == int(ident))
-        else:
-            query = query.where(models.Task.uuid == str(ident))
-        task = session.scalars(query).first()
+        task = _by_id_or(session, models.Task, models.Task.uuid, ident)
         if task is None:
             raise exception.TaskNotFound(task=ident)
         return task
@@ -120,12 +124,7 @@ class Connection(api.Connection):
 
     def get_node(self, ident):
         with self._session() as session:
-            query = sa.select(models.Node)
-            if isinstance(ident, int) or str(ident).isdigit():
-                query = query.where(models.Node.id == int(ident))
-            else:
-                query = query.where(models.Node.name == str(ident))
-            node = session.scalars(query).first()
+            node = _by_id_or(session, models.Node, models.Node.name, ident)
             if node is None:
                 raise exception.NodeNotFound(node=ident)
             return _node_dict(node)
