@@ -10,6 +10,7 @@ API version history:
     1.2 - Added list_nodes, get_node, set_node_power; create_task takes
           verify_site, prepare_site, verify_nodes, prepare_nodes,
           provision_nodes and destroy_nodes.
+    1.3 - list_tasks takes limit and marker (pagination by id).
 """
 
 import oslo_messaging as messaging
@@ -24,17 +25,18 @@ class DrydockAPI:
     :param topic: the manager's topic.
     :param version_cap: highest version to send (rolling upgrades).
     :param timeout: seconds to wait for a reply.
+    :param retry: connection retries per message (None: forever).
     """
 
     # NOTE: must be in sync with drydockd.manager.manager.RPC_API_VERSION
-    RPC_API_VERSION = '1.2'
+    RPC_API_VERSION = '1.3'
 
     def __init__(self, transport, topic='drydock', version_cap=None,
-                 timeout=60):
+                 timeout=60, retry=None):
         target = messaging.Target(topic=topic, version='1.0')
         self.client = messaging.get_rpc_client(
             transport, target, version_cap=version_cap or self.RPC_API_VERSION,
-            timeout=timeout)
+            timeout=timeout, retry=retry)
 
     def _prepare(self, version):
         return self.client.prepare(version=version)
@@ -57,11 +59,21 @@ class DrydockAPI:
         """The task document (sync). :raises: TaskNotFound."""
         return self._prepare('1.0').call(context, 'get_task', task_id=task_id)
 
-    def list_tasks(self, context, statuses=None, include_deleted=False):
-        """Task summaries, newest first (sync). :raises: InvalidInput."""
-        return self._prepare('1.0').call(context, 'list_tasks',
-                                         statuses=statuses,
-                                         include_deleted=include_deleted)
+    def list_tasks(self, context, statuses=None, include_deleted=False,
+                   limit=None, marker=None):
+        """Task summaries, newest first (sync). ``limit``/``marker`` (1.3)
+        page by id: at most ``limit`` tasks with ids below ``marker``.
+
+        :raises: InvalidInput.
+        """
+        if limit is None and marker is None:
+            return self._prepare('1.0').call(
+                context, 'list_tasks', statuses=statuses,
+                include_deleted=include_deleted)
+        self._require('1.3', 'list_tasks with limit or marker')
+        return self._prepare('1.3').call(
+            context, 'list_tasks', statuses=statuses,
+            include_deleted=include_deleted, limit=limit, marker=marker)
 
     def delete_task(self, context, task_id):
         """Soft-delete a task (sync). :raises: TaskNotFound."""

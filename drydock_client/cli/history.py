@@ -3,6 +3,7 @@
 from cliff import lister
 
 from drydock_client.cli import args as cli_args
+from drydock_client.cli.errors import CommandError
 
 HISTORY_STATUSES = ('pending', 'running', 'ready', 'error', 'skipped')
 COLUMNS = ('task_name', 'node_id', 'status', 'time_start', 'time_end')
@@ -28,6 +29,14 @@ class ShowHistory(lister.Lister):
         parser.add_argument('--tasks-names', action=cli_args.ListAction,
                             help='graph task names')
         parser.add_argument('--include-summary', action='store_true')
+        parser.add_argument(
+            '--timeline', metavar='FILE.svg',
+            help='also draw the rows shown as a per-node Gantt chart in '
+                 'FILE.svg: one row per node, one bar per history row '
+                 'that has times, coloured by status. Rows without times '
+                 '(pending ones, and the surrogate skipped rows of node '
+                 '"-") are not bars. Needs matplotlib (pip install '
+                 '"drydock[timeline]")')
         return parser
 
     def take_action(self, parsed):
@@ -35,5 +44,23 @@ class ShowHistory(lister.Lister):
             parsed.id, nodes=parsed.nodes, statuses=parsed.statuses,
             tasks_names=parsed.tasks_names,
             include_summary=parsed.include_summary)
+        if parsed.timeline:
+            write_timeline(rows, parsed.timeline, parsed.id, self.app.stderr)
         columns = COLUMNS + (('summary',) if parsed.include_summary else ())
         return columns, [[r[c] for c in columns] for r in rows]
+
+
+def write_timeline(rows, path, task_id, out):
+    """Draw ``rows`` into ``path``; one line on ``out`` says what."""
+    try:
+        from drydock_client.cli import timeline
+        nodes, bars = timeline.draw(
+            rows, path, 'drydock task %s: deployment timeline' % task_id)
+    except ImportError as exc:
+        raise CommandError('--timeline needs matplotlib (pip install '
+                           '"drydock[timeline]"): %s' % exc) from exc
+    except OSError as exc:
+        raise CommandError('Cannot write %s: %s' % (path, exc.strerror or
+                                                     exc)) from exc
+    out.write('Timeline written to %s: %d nodes, %d bars\n'
+              % (path, nodes, bars))

@@ -1,4 +1,4 @@
-"""``drydock2 task create|list|show|delete``."""
+"""``drydock2 task create|list|show|delete|stop|wait``."""
 
 import os
 import time
@@ -8,6 +8,7 @@ from cliff import lister
 from cliff import show
 
 from drydock_client.cli import args as cli_args
+from drydock_client.cli.errors import CommandError
 
 TASK_STATUSES = ('requested', 'queued', 'running', 'terminating',
                  'complete', 'terminated')
@@ -61,8 +62,10 @@ class CreateTask(show.ShowOne):
                             metavar='KEY=VALUE')
         parser.add_argument('--dry-run', action='store_true')
         parser.add_argument('--wait', action='store_true',
-                            help='wait until the task ends; exit 1 unless '
-                                 'it succeeded')
+                            help='wait until the task ends, showing its '
+                                 'progress on stderr; exit 1 unless it '
+                                 'succeeded')
+        add_wait_arguments(parser)
         return parser
 
     def take_action(self, parsed):
@@ -72,8 +75,10 @@ class CreateTask(show.ShowOne):
                                  dry_run=parsed.dry_run)
         self.failed = False
         if parsed.wait and 'id' in doc:
-            doc = wait(client, doc['id'], self.app.stderr)
-            self.failed = doc['result']['status'] != 'success'
+            doc = wait(client, doc['id'], self.app.stderr,
+                       interval=parsed.poll_interval,
+                       max_wait=parsed.max_wait)
+            self.failed = not succeeded(doc)
         return document_rows(doc)
 
     def run(self, parsed_args):
@@ -82,19 +87,88 @@ class CreateTask(show.ShowOne):
         return 1 if getattr(self, 'failed', False) else result
 
 
-def wait(client, task_id, out, interval=1.0):
-    """Poll until the task ends, one progress line per change."""
-    last = None
-    while True:
-        doc = client.get_task(task_id)
-        line = 'task %s: %s %s%%' % (task_id, doc['status'], doc['progress'])
-        if line != last:
-            out.write(line + '\n')
-            out.flush()
-            last = line
-        if doc['status'] in FINAL:
-            return doc
-        time.sleep(interval)
+def add_wait_arguments(parser):
+    parser.add_argument('--poll-interval', type=positive_float, default=1.0,
+                        metavar='SECONDS',
+                        help='seconds between polls while waiting '
+                             '(default 1)')
+    parser.add_argument('--max-wait', type=positive_float, default=None,
+                        metavar='SECONDS',
+                        help='give up waiting after SECONDS (exit 1; the '
+                             'task goes on)')
+
+
+def positive_int(text):
+    if not text.isdigit() or int(text) == 0:
+        raise ValueError(text)
+    return int(text)
+
+
+def positive_float(text):
+    value = float(text)
+    if value <= 0:
+        raise ValueError(text)
+    return value
+
+
+def succeeded(doc):
+    """Exit status rule: only a ``success`` result is a success."""
+    return doc['result']['status'] == 'success'
+
+
+def wait(client, task_id, out, interval=1.0, max_wait=None, live=None):
+    """Poll until the task ends, showing its progress on ``out``.
+
+    A live progress bar when ``out`` is a terminal, one plain line per
+    change otherwise (see ``progress``). Returns the final task document.
+
+    :raises: CommandError after ``max_wait`` seconds (the task goes on).
+    """
+    from drydock_client.cli import progress
+    deadline = None if max_wait is None else time.monotonic() + max_wait
+    with progress.reporter(out, live) as shown:
+        try:
+            while True:
+                doc = client.get_task(task_id)
+                rows = client.get_deployment_history(doc['id'])
+                shown.update(progress.snapshot(doc, rows, FINAL))
+                if doc['status'] in FINAL:
+                    return doc
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise CommandError(
+                        'Task %s is still %s after %gs (it goes on; '
+                        '"drydock2 task wait %s" waits again)'
+                        % (doc['id'], doc['status'], max_wait, doc['id']))
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            shown.note('Stopped waiting; task %s goes on ("drydock2 task '
+                       'stop %s" stops it)' % (task_id, task_id))
+            raise
+
+
+class WaitTask(show.ShowOne):
+    """Wait for a task to end with live progress; exit 1 unless success.
+
+    Failure, partial success and a terminated task all exit 1.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('id', help='task id or uuid')
+        add_wait_arguments(parser)
+        return parser
+
+    def take_action(self, parsed):
+        doc = wait(self.app.client_manager.drydock, parsed.id,
+                   self.app.stderr, interval=parsed.poll_interval,
+                   max_wait=parsed.max_wait)
+        self.failed = not succeeded(doc)
+        return document_rows(doc)
+
+    def run(self, parsed_args):
+        """Print the task, then exit 1 unless it succeeded."""
+        result = super().run(parsed_args)
+        return 1 if getattr(self, 'failed', False) else result
 
 
 class ListTasks(lister.Lister):
@@ -106,11 +180,17 @@ class ListTasks(lister.Lister):
                             valid=TASK_STATUSES, dest='statuses')
         parser.add_argument('--all', action='store_true',
                             help='include deleted tasks')
+        parser.add_argument('--limit', type=positive_int, metavar='N',
+                            help='show at most N tasks')
+        parser.add_argument('--marker', type=positive_int, metavar='ID',
+                            help='start after task ID (the last id of the '
+                                 'previous page): older tasks only')
         return parser
 
     def take_action(self, parsed):
         tasks = self.app.client_manager.drydock.list_tasks(
-            statuses=parsed.statuses, include_deleted=parsed.all)
+            statuses=parsed.statuses, include_deleted=parsed.all,
+            limit=parsed.limit, marker=parsed.marker)
         return LIST_COLUMNS, [[t[c] for c in LIST_COLUMNS] for t in tasks]
 
 

@@ -5,10 +5,12 @@ plane. drydock's default, ``kombu+memory:////``, is the embedded default: the
 API endpoints run inside the calling process (see ``embedded``).
 """
 
+from kombu.transport import memory
 import oslo_messaging as messaging
 from oslo_messaging import opts as messaging_opts
 
 EMBEDDED_URL = 'kombu+memory:////'
+EMBEDDED_POLL = 0.01
 ALLOWED_EXMODS = ['drydockd.common.exception']
 CONTROL_EXCHANGE = 'drydock'
 
@@ -43,9 +45,12 @@ def get_transport(conf, url):
     """One transport per URL per process (the memory broker is per-URL)."""
     register_opts(conf)
     if is_embedded(url):
-        # The in-process broker has no heartbeats to check.
+        # The in-process broker has no heartbeats to check, and kombu's
+        # memory transport polls with no pause at all: an idle CLI would
+        # spin a quarter of a core.
         conf.set_default('heartbeat_timeout_threshold', 0,
                          group='oslo_messaging_rabbit')
+        memory.Transport.polling_interval = EMBEDDED_POLL
     if url not in _transports:
         _transports[url] = messaging.get_rpc_transport(
             conf, url=url, allowed_remote_exmods=ALLOWED_EXMODS)

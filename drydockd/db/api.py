@@ -65,8 +65,10 @@ class Connection(abc.ABC):
         """A task by integer id or uuid. :raises: TaskNotFound."""
 
     @abc.abstractmethod
-    def list_tasks(self, statuses=None, include_deleted=False):
-        """Tasks newest first; filters: statuses (list)."""
+    def list_tasks(self, statuses=None, include_deleted=False, limit=None,
+                   marker=None):
+        """Tasks newest first; filters: statuses (list); pages by id:
+        at most ``limit`` tasks with ids below ``marker``."""
 
     @abc.abstractmethod
     def soft_delete_task(self, task_id, deleted_by=None):

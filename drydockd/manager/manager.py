@@ -19,8 +19,9 @@ from drydockd.manager import views
 LOG = logging.getLogger(__name__)
 
 # NOTE: must be in sync with drydock_client.rpcapi.DrydockAPI.RPC_API_VERSION
-RPC_API_VERSION = '1.2'
+RPC_API_VERSION = '1.3'
 
+MAX_PAGE = 1000
 SUPPORTED_ACTIONS = ('validate_design', 'verify_site', 'prepare_site',
                      'verify_nodes', 'prepare_nodes', 'provision_nodes',
                      'deploy_nodes', 'destroy_nodes')
@@ -79,10 +80,20 @@ class ManagerEndpoint:
                                                     with_messages=True))
 
     @messaging.expected_exceptions(*_EXPECTED)
-    def list_tasks(self, context, statuses=None, include_deleted=False):
+    def list_tasks(self, context, statuses=None, include_deleted=False,
+                   limit=None, marker=None):
+        """1.0; 1.3 added ``limit`` and ``marker`` (page by id)."""
         _check_choices('status', statuses, states.TASK_STATUSES)
-        return [views.task_summary(t) for t in
-                self.db.list_tasks(statuses, include_deleted)]
+        for name, value, top in (('limit', limit, MAX_PAGE),
+                                 ('marker', marker, None)):
+            if value is not None and (
+                    isinstance(value, bool) or not isinstance(value, int)
+                    or value < 1 or (top and value > top)):
+                raise exception.InvalidInput(
+                    reason='%s must be an integer from 1%s' % (
+                        name, ' to %d' % top if top else ''))
+        return [views.task_summary(t) for t in self.db.list_tasks(
+            statuses, include_deleted, limit=limit, marker=marker)]
 
     @messaging.expected_exceptions(*_EXPECTED)
     def delete_task(self, context, task_id):

@@ -109,3 +109,16 @@ def test_clear_one_line_errors(aio, args, message):
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert 'Traceback' not in result.stderr
+
+
+def test_task_list_pages_by_id(aio):
+    for _ in range(3):
+        _json(aio, 'task', 'create', 'validate_design', '--design-ref',
+              conftest.DEMO_SITE)
+    everything = [t['id'] for t in _json(aio, 'task', 'list')]
+    assert everything == sorted(everything, reverse=True)
+    first = [t['id'] for t in _json(aio, 'task', 'list', '--limit', '2')]
+    assert first == everything[:2]
+    rest = [t['id'] for t in _json(aio, 'task', 'list', '--limit', '2',
+                                   '--marker', str(first[-1]))]
+    assert rest == everything[2:4]

@@ -231,14 +231,20 @@ class Connection(api.Connection):
                     for m in rows]
             return result
 
-    def list_tasks(self, statuses=None, include_deleted=False):
+    def list_tasks(self, statuses=None, include_deleted=False, limit=None,
+                   marker=None):
         with self._session() as session:
-            query = sa.select(models.Task).order_by(models.Task.id.desc())
+            columns = [getattr(models.Task, c) for c in _TASK_COLUMNS]
+            query = sa.select(*columns).order_by(models.Task.id.desc())
             if statuses:
                 query = query.where(models.Task.status.in_(statuses))
             if not include_deleted:
                 query = query.where(models.Task.deleted_at.is_(None))
-            return [_task_dict(t) for t in session.scalars(query)]
+            if marker is not None:
+                query = query.where(models.Task.id < marker)
+            if limit is not None:
+                query = query.limit(limit)
+            return [dict(row) for row in session.execute(query).mappings()]
 
     @_retry_on_deadlock
     def soft_delete_task(self, task_id, deleted_by=None):

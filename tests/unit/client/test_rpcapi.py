@@ -1,0 +1,196 @@
+"""The client side of the RPC API (Ironic's test_rpcapi.py, method by method).
+
+Each ``_test_rpcapi`` case checks the version a method prepares (the
+lowest that supports its signature), whether it calls or casts, and the
+exact keyword arguments sent. The server-side checks run a real
+oslo.messaging server over the in-process transport.
+"""
+
+from unittest import mock
+
+import oslo_messaging as messaging
+import pytest
+from oslo_config import cfg
+
+from drydock_client import client as client_lib
+from drydock_client import rpcapi
+from drydockd.api import rpc
+from drydockd.common import exception
+from drydockd.db import api as db_api
+from drydockd.manager import manager
+
+CTXT = {'user': 'tester'}
+
+
+@pytest.fixture(scope='module')
+def transport():
+    # The global CONF, as drydock's daemons and CLI use: oslo.messaging
+    # registers its tracing and metrics options only there.
+    conf = cfg.CONF
+    rpc.register_opts(conf)
+    transport = messaging.get_rpc_transport(
+        conf, url='kombu+memory:////rpcapi-test',
+        allowed_remote_exmods=rpc.ALLOWED_EXMODS)
+    yield transport
+    transport.cleanup()
+
+
+def test_versions_in_sync():
+    assert rpcapi.DrydockAPI.RPC_API_VERSION == manager.RPC_API_VERSION
+    assert client_lib.Client.RPC_API_VERSION == manager.RPC_API_VERSION
+
+
+def test_version_cap(transport):
+    assert rpcapi.DrydockAPI(transport).client.version_cap == \
+        rpcapi.DrydockAPI.RPC_API_VERSION
+    assert rpcapi.DrydockAPI(transport,
+                             version_cap='1.0').client.version_cap == '1.0'
+
+
+def _test_rpcapi(transport, method, rpc_method, version, expected=None,
+                 version_cap=None, **kwargs):
+    """Call ``method`` with ``kwargs``; check prepare(version=...) and the
+    call/cast it makes (``expected``: the kwargs sent, if they differ)."""
+    api = rpcapi.DrydockAPI(transport, version_cap=version_cap)
+    with mock.patch.object(api.client, 'prepare',
+                           autospec=True) as prepare:
+        prepared = prepare.return_value
+        getattr(prepared, rpc_method).return_value = 'answer'
+        result = getattr(api, method)(CTXT, **kwargs)
+    # RPCClient.can_send_version() prepares too: every prepare is at
+    # the method's version.
+    assert prepare.call_args_list
+    assert all(c == mock.call(version=version)
+               for c in prepare.call_args_list), prepare.call_args_list
+    sent = dict(kwargs if expected is None else expected)
+    sent.pop('cast', None)
+    getattr(prepared, rpc_method).assert_called_once_with(CTXT, method,
+                                                          **sent)
+    other = 'call' if rpc_method == 'cast' else 'cast'
+    assert not getattr(prepared, other).called
+    assert result == 'answer'
+
+
+def test_create_task(transport):
+    _test_rpcapi(transport, 'create_task', 'call', '1.0',
+                 action='deploy_nodes', design_ref='file:///s.yaml',
+                 node_filter={'filter_set_type': 'union', 'filter_set': []},
+                 dry_run=True)
+
+
+def test_create_task_defaults(transport):
+    _test_rpcapi(transport, 'create_task', 'call', '1.0',
+                 expected={'action': 'validate_design',
+                           'design_ref': 'file:///s.yaml',
+                           'node_filter': None, 'dry_run': False},
+                 action='validate_design', design_ref='file:///s.yaml')
+
+
+def test_create_task_cast(transport):
+    _test_rpcapi(transport, 'create_task', 'cast', '1.0',
+                 action='deploy_nodes', design_ref='file:///s.yaml',
+                 node_filter=None, dry_run=False, cast=True)
+
+
+def test_get_task(transport):
+    _test_rpcapi(transport, 'get_task', 'call', '1.0', task_id=5)
+
+
+def test_list_tasks(transport):
+    _test_rpcapi(transport, 'list_tasks', 'call', '1.0',
+                 statuses=['running'], include_deleted=True)
+
+
+def test_list_tasks_page(transport):
+    _test_rpcapi(transport, 'list_tasks', 'call', '1.3',
+                 expected={'statuses': None, 'include_deleted': False,
+                           'limit': 50, 'marker': 1000},
+                 limit=50, marker=1000)
+
+
+def test_delete_task(transport):
+    _test_rpcapi(transport, 'delete_task', 'call', '1.0', task_id='5')
+
+
+def test_get_deployment_history(transport):
+    _test_rpcapi(transport, 'get_deployment_history', 'call', '1.0',
+                 task_id=5, nodes=['5', '6'], statuses=['ready'],
+                 tasks_names=['netconfig'], include_summary=True)
+
+
+def test_stop_task(transport):
+    _test_rpcapi(transport, 'stop_task', 'call', '1.1', task_id=5)
+
+
+def test_list_nodes(transport):
+    _test_rpcapi(transport, 'list_nodes', 'call', '1.2')
+
+
+def test_get_node(transport):
+    _test_rpcapi(transport, 'get_node', 'call', '1.2', node_id='node05')
+
+
+def test_set_node_power(transport):
+    _test_rpcapi(transport, 'set_node_power', 'call', '1.2',
+                 node_id='node05', power='cycle')
+
+
+@pytest.mark.parametrize('method, kwargs', [
+    ('stop_task', {'task_id': 5}),
+    ('list_nodes', {}),
+    ('get_node', {'node_id': 'node05'}),
+    ('set_node_power', {'node_id': 'node05', 'power': 'on'}),
+])
+def test_newer_methods_refused_under_the_1_0_cap(transport, method, kwargs):
+    api = rpcapi.DrydockAPI(transport, version_cap='1.0')
+    with mock.patch.object(transport, '_send', autospec=True) as send:
+        with pytest.raises(exception.InvalidInput,
+                           match='%s needs RPC API 1.[12]; version_cap is '
+                                 'lower' % method):
+            getattr(api, method)(CTXT, **kwargs)
+    assert not send.called      # nothing was sent
+
+
+def test_client_wrapper_adds_context_and_retry(transport):
+    dd = client_lib.Client(transport, version_cap='1.1', user='other-daemon',
+                           retry=1)
+    assert dd.api.client.retry == 1
+    assert dd.version_cap == '1.1'
+    assert dd.can_send_version('1.1') and not dd.can_send_version('1.2')
+    with mock.patch.object(dd.api, 'get_task', autospec=True) as get_task:
+        dd.get_task(7)
+    get_task.assert_called_once_with({'user': 'other-daemon'}, 7)
+
+
+class _Endpoint(manager.ManagerEndpoint):
+    """The real endpoint plus a private helper that must stay private."""
+
+    def _private(self, context):
+        return 'leaked'
+
+
+@pytest.fixture
+def server(transport):
+    db = mock.create_autospec(db_api.Connection, instance=True)
+    conf = mock.Mock(host='test-host')
+    conf.manager.topic = 'drydock-rpcapi-test'
+    srv = rpc.get_server(conf, transport, [_Endpoint(db, mock.Mock(),
+                                                     conf)])
+    srv.start()
+    yield db
+    srv.stop()
+    srv.wait()
+
+
+def test_private_method_refused_by_server(transport, server):
+    target = messaging.Target(topic='drydock-rpcapi-test', version='1.0')
+    raw = messaging.get_rpc_client(transport, target, timeout=10)
+    with pytest.raises(messaging.RemoteError) as refused:
+        raw.call(CTXT, '_private')
+    assert refused.value.exc_type == 'NoSuchMethod'
+    server.get_task.side_effect = exception.TaskNotFound(task=9)
+    api = rpcapi.DrydockAPI(transport, topic='drydock-rpcapi-test',
+                            timeout=10)
+    with pytest.raises(exception.TaskNotFound) as missing:
+        api.get_task(CTXT, 9)    # public methods answer, errors typed
+    assert missing.value.args[0] == 'Task 9 not found'
