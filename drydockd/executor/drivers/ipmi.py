@@ -1,0 +1,337 @@
+"""IPMI power and boot-device control through pyghmi.
+
+This is the only drydock module that drives BMCs with pyghmi. Each call
+opens a fresh session (login, command, logout), because real BMCs have
+few session slots and pyghmi's session reuse is broken (see
+:mod:`drydockd.executor.drivers.pyghmi_compat`).
+
+Every BMC call is bounded three ways, so one bad BMC cannot hold up the
+others:
+
+* a hard time limit (``[ipmi] command_timeout``, login included): the
+  pyghmi call runs in its own daemon thread and is abandoned, not
+  awaited, when the limit passes;
+* a bounded number of tries (``retries``) with exponential backoff
+  (``retry_backoff``, doubling), through tenacity;
+* a process-wide limit on calls in flight (``max_concurrency``), shared
+  by every driver instance, plus one call at a time per BMC.
+
+Errors name the node and never the credential: wrong credentials raise
+``OOBAuthFailed`` at once; a BMC that never answered raises
+``OOBUnreachable`` after the last try; one that answered but overran the
+limit raises ``OOBTimeout``; an IPMI error answer raises ``OOBError``.
+"""
+
+import concurrent.futures
+import functools
+import logging
+import threading
+import time
+
+import tenacity
+from pyghmi import exceptions as pyghmi_exc
+from pyghmi.ipmi import command as ipmi_command
+
+from drydockd.common import exception
+from drydockd.executor.drivers import base
+from drydockd.executor.drivers import pyghmi_compat
+
+LOG = logging.getLogger(__name__)
+
+# IPMI chassis commands (netfn 0).
+_NETFN_CHASSIS = 0x00
+_GET_CHASSIS_STATUS = 0x01
+_CHASSIS_CONTROL = 0x02
+_CONTROL = {'off': 0, 'on': 1, 'cycle': 2}
+_BOOT_TO_PYGHMI = {base.BOOT_PXE: 'network', base.BOOT_DISK: 'hd'}
+_BOOT_FROM_PYGHMI = {'network': base.BOOT_PXE, 'hd': base.BOOT_DISK}
+# pyghmi error texts: refused credentials, and "got no answer".
+_AUTH_ERRORS = ('Incorrect password', 'Unauthorized name',
+                'Invalid username', 'Unauthorized role')
+_NO_ANSWER = (None, '', 'timeout', 'Session no longer connected')
+
+
+class _Limiter:
+    """Counts BMC calls in flight in this process; the limit can change."""
+
+    def __init__(self, limit=1):
+        self._cond = threading.Condition()
+        self.limit = limit
+        self.in_use = 0
+
+    def set_limit(self, limit):
+        with self._cond:
+            self.limit = limit
+            self._cond.notify_all()
+
+    def __enter__(self):
+        with self._cond:
+            while self.in_use >= self.limit:
+                self._cond.wait()
+            self.in_use += 1
+
+    def __exit__(self, *exc_info):
+        with self._cond:
+            self.in_use -= 1
+            self._cond.notify()
+
+
+_SLOTS = _Limiter()
+_bmc_locks = {}
+_globals_lock = threading.Lock()
+_housekeeper = []
+
+
+def _start_pyghmi():
+    """Patch pyghmi and start its housekeeping thread, once per process."""
+    pyghmi_compat.apply_client_fixes()
+    pyghmi_compat.track_answers()
+    with _globals_lock:
+        if not _housekeeper:
+            keeper = ipmi_command.Housekeeper(name='pyghmi-housekeeper',
+                                              daemon=True)
+            keeper.start()
+            _housekeeper.append(keeper)
+
+
+def _bmc_lock(node):
+    with _globals_lock:
+        return _bmc_locks.setdefault((node.address, node.port),
+                                     threading.Lock())
+
+
+class _Failure(Exception):
+    """One failed try; ``kind`` is ``noanswer``, ``overrun`` or ``error``."""
+
+    def __init__(self, kind, detail, elapsed):
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.elapsed = elapsed
+
+
+class _Overrun(Exception):
+    """The time limit passed before the BMC call finished."""
+
+
+def _run_with_deadline(fn, timeout, name):
+    """Run ``fn()`` in a daemon thread; give up on it after ``timeout``.
+
+    A pyghmi call cannot be interrupted, so a call that hangs is left
+    behind in its thread; only its result is dropped.
+    """
+    future = concurrent.futures.Future()
+
+    def target():
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            future.set_exception(exc)
+
+    threading.Thread(target=target, name=name, daemon=True).start()
+    try:
+        return future.result(timeout)
+    except concurrent.futures.TimeoutError:
+        raise _Overrun() from None
+
+
+def _in_session(node, operation, deadline):
+    """Log in, run ``operation(cmd, deadline)``, log out."""
+    cmd = ipmi_command.Command(bmc=node.address, userid=node.account,
+                               password=node.credential, port=node.port)
+    try:
+        return operation(cmd, deadline)
+    finally:
+        try:
+            cmd.ipmi_session.logout()
+        except Exception:
+            LOG.debug('Logout from BMC of node %s failed', node.name,
+                      exc_info=True)
+
+
+def _read_power(cmd):
+    rsp = cmd.xraw_command(netfn=_NETFN_CHASSIS, command=_GET_CHASSIS_STATUS)
+    return base.POWER_ON if rsp['data'][0] & 1 else base.POWER_OFF
+
+
+def _control(cmd, action):
+    cmd.xraw_command(netfn=_NETFN_CHASSIS, command=_CHASSIS_CONTROL,
+                     data=(_CONTROL[action],))
+
+
+class _NotReached(Exception):
+    """The BMC took the command but the state did not follow in time."""
+
+
+def _wait_power(cmd, target, deadline, interval):
+    """Poll the power state until ``target``; bounded by ``deadline``."""
+    while _read_power(cmd) != target:
+        if time.monotonic() + interval >= deadline:
+            raise _NotReached(f'power did not turn {target}')
+        time.sleep(interval)
+
+
+def _scrub(text, node):
+    """``text`` without the node's credential, whatever produced it."""
+    if node.credential:
+        text = text.replace(node.credential, '***')
+    return text
+
+
+def _log_retry(retry_state):
+    node, what = retry_state.args[:2]
+    LOG.warning('BMC of node %s: %s failed on try %d (%s); next try in '
+                '%.1fs', node.name, what, retry_state.attempt_number,
+                retry_state.outcome.exception().detail,
+                retry_state.upcoming_sleep)
+
+
+class IPMIDriver(base.PowerInterface, base.ManagementInterface):
+    """Power and management of nodes through their BMCs over IPMI 2.0.
+
+    :param conf: an oslo.config ``ConfigOpts`` with the ``[ipmi]`` group
+        registered; read once, here.
+    """
+
+    interface_type = 'ipmi'
+
+    def __init__(self, conf):
+        opts = conf.ipmi
+        self.timeout = opts.command_timeout
+        self.retries = opts.retries
+        self.retry_backoff = opts.retry_backoff
+        self.max_concurrency = opts.max_concurrency
+        self.poll_interval = opts.status_poll_interval
+        # One controller for all calls: its state is per thread.
+        self._retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.retries),
+            wait=tenacity.wait_exponential(multiplier=self.retry_backoff),
+            retry=tenacity.retry_if_exception_type(_Failure),
+            before_sleep=_log_retry, reraise=True)
+        _SLOTS.set_limit(self.max_concurrency)
+        _start_pyghmi()
+
+    def validate(self, node):
+        base.check_oob_info(node)
+
+    def get_power_state(self, node):
+        return self._call(node, 'power status',
+                          lambda cmd, deadline: _read_power(cmd))
+
+    def set_power_state(self, node, state):
+        base.check_choice(node, 'power state', state, base.POWER_STATES)
+
+        def change(cmd, deadline):
+            if _read_power(cmd) != state:
+                _control(cmd, state)
+                _wait_power(cmd, state, deadline, self.poll_interval)
+
+        self._call(node, f'power {state}', change)
+
+    def reboot(self, node):
+        sent = []  # once the BMC has taken the cycle, later tries only wait
+
+        def cycle(cmd, deadline):
+            if not sent:
+                on = _read_power(cmd) == base.POWER_ON
+                _control(cmd, 'cycle' if on else base.POWER_ON)
+                sent.append(True)
+            _wait_power(cmd, base.POWER_ON, deadline, self.poll_interval)
+
+        self._call(node, 'reboot', cycle)
+
+    def get_boot_device(self, node):
+        found = self._call(node, 'boot device',
+                           lambda cmd, deadline: cmd.get_bootdev())
+        return _BOOT_FROM_PYGHMI.get(found.get('bootdev'))
+
+    def set_boot_device(self, node, device):
+        base.check_choice(node, 'boot device', device, base.BOOT_DEVICES)
+        self._call(node, f'boot device {device}', lambda cmd, deadline:
+                   cmd.set_bootdev(_BOOT_TO_PYGHMI[device]))
+
+    def _call(self, node, what, operation):
+        """Run ``operation(cmd, deadline)`` in a session, with retries."""
+        LOG.debug('BMC of node %s (%s port %s): %s', node.name, node.address,
+                  node.port, what)
+        with _bmc_lock(node):
+            try:
+                return self._retrying(self._attempt, node, what, operation)
+            except _Failure as failure:
+                error = self._final_error(node, what, failure)
+        LOG.warning('%s', error)
+        raise error
+
+    def _attempt(self, node, what, operation):
+        """One try: a session within the time limit, or a ``_Failure``."""
+        started = time.monotonic()
+        kind = None
+        with _SLOTS:
+            try:
+                return _run_with_deadline(
+                    functools.partial(_in_session, node, operation,
+                                      started + self.timeout),
+                    self.timeout, f'ipmi-{node.name}')
+            except pyghmi_exc.IpmiException as exc:
+                detail = self._ipmi_error(node, exc)
+            except (_Overrun, _NotReached) as exc:
+                detail = str(exc) or f'no result within {self.timeout}s'
+            except Exception as exc:  # noqa: BLE001 - pyghmi's own bugs: retry
+                kind = 'error'
+                detail = _scrub(f'{type(exc).__name__}: {exc}', node)
+                LOG.debug('BMC of node %s: %s raised %s', node.name, what,
+                          type(exc).__name__)
+        if kind is None:
+            answered = pyghmi_compat.answered_since(node.address, node.port,
+                                                    started)
+            kind = 'overrun' if answered else 'noanswer'
+        raise _Failure(kind, detail, time.monotonic() - started)
+
+    @staticmethod
+    def _ipmi_error(node, exc):
+        """Raise at once for refused credentials or an IPMI error answer;
+        return a description when pyghmi only saw no (usable) answer."""
+        error = exc.args[0] if exc.args else None
+        if any(text in str(error) for text in _AUTH_ERRORS):
+            raise exception.OOBAuthFailed(node=node.name) from None
+        if error not in _NO_ANSWER:
+            raise exception.OOBError(node=node.name,
+                                     reason=_scrub(str(error), node)) from None
+        return 'no usable answer'
+
+    def _final_error(self, node, what, failure):
+        if failure.kind == 'noanswer':
+            return exception.OOBUnreachable(node=node.name, tries=self.retries)
+        if failure.kind == 'overrun':
+            return exception.OOBTimeout(node=node.name, operation=what,
+                                        timeout=round(failure.elapsed, 1))
+        return exception.OOBError(node=node.name, reason=failure.detail)
+
+
+IPMIPower = IPMIDriver
+IPMIManagement = IPMIDriver
+
+
+def run_many(driver, nodes, fn, max_workers=None):
+    """Call ``fn(driver, node)`` for every node from a thread pool.
+
+    Each call is bounded by the driver, so a dead or slow BMC delays only
+    its own result. For example ``run_many(drv, nodes,
+    IPMIDriver.get_power_state)``.
+
+    :param nodes: iterable of :class:`~base.OOBInfo`.
+    :param max_workers: threads; default ``driver.max_concurrency``.
+    :returns: dict of node name to ``fn``'s result or the exception it
+        raised, in the order of ``nodes``.
+    """
+    nodes = list(nodes)
+    if not nodes:
+        return {}
+    workers = max_workers or getattr(driver, 'max_concurrency', 16)
+    with concurrent.futures.ThreadPoolExecutor(
+            max_workers=min(workers, len(nodes)),
+            thread_name_prefix='oob-batch') as pool:
+        futures = [(node, pool.submit(fn, driver, node)) for node in nodes]
+        concurrent.futures.wait([future for _, future in futures])
+    return {node.name: future.exception() or future.result()
+            for node, future in futures}

@@ -1,0 +1,50 @@
+"""The simulated node agent: tells drydock a node finished provisioning.
+
+A real node's agent reports from the freshly booted OS; the simulator
+reports from the BMC process instead, on the same work plane and in the
+same message (``node_agent_resp``), so the receiver cannot tell the two
+apart.
+"""
+
+import logging
+
+from drydockd.messaging import entities
+from drydockd.messaging import schemas
+
+LOG = logging.getLogger(__name__)
+
+
+class Agent:
+    """``on_provisioned`` callback for :class:`fleet.Fleet`.
+
+    :param config_file: a drydock config naming the work plane
+        (``work_transport_url``, ``[receiver] queue``).
+    :param specs: the fleet's node specs; node ids are their 1-based
+        positions, as in the design ``--write-design`` writes.
+    """
+
+    def __init__(self, config_file, specs):
+        from drydockd.conf import config
+        from drydockd.messaging import publisher
+        conf = config.parse_args(['--config-file', config_file])
+        self._publisher = publisher.Publisher(conf)
+        self._queue = entities.receiver_queue(conf)
+        self._uids = {spec.name: str(i) for i, spec in enumerate(specs, 1)}
+
+    def __call__(self, node_name):
+        uid = self._uids[node_name]
+        body = schemas.report('node_agent_resp', None, nodes=[
+            schemas.node_entry(uid, schemas.utcnow(), status='provisioned',
+                               progress=100)])
+        try:
+            # Bounded retries: this runs on the fleet's timer thread.
+            self._publisher.publish(self._queue, body)
+        except Exception:  # noqa: BLE001 - a lost report is a node that
+            # never came back: drydock's deadline handles it, as it would
+            # for a real agent that cannot reach the master.
+            LOG.exception('Could not report %s provisioned', node_name)
+            return
+        LOG.info('Reported %s (node %s) provisioned', node_name, uid)
+
+    def close(self):
+        self._publisher.close()

@@ -1,0 +1,112 @@
+"""drydock-fakebmc as a process: its CLI, ipmitool, and 200+ BMCs."""
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+import yaml
+
+import fakebmc_fixtures as fx
+from drydockd.common import exception
+from drydockd.executor.drivers import ipmi
+
+
+def ipmitool(node, *command):
+    """``ipmitool -I lanplus -C 3`` against ``node``; the password goes
+    through the environment, not the command line."""
+    tool = shutil.which('ipmitool')
+    if tool is None:
+        pytest.fail('ipmitool is not installed; install it with '
+                    '"apt-get install -y ipmitool" (.ci/run does)')
+    return subprocess.run(
+        [tool, '-I', 'lanplus', '-C', '3', '-H', node.address,
+         '-p', str(node.port), '-U', node.account, '-E'] + list(command),
+        env=dict(os.environ, IPMI_PASSWORD=node.credential),
+        capture_output=True, text=True, timeout=30)
+
+
+def test_design_file_and_clean_stop(tmp_path):
+    with fx.FleetProcess(tmp_path, 12, '--fault', 'node03:wrongpass',
+                         '--log-level', 'WARNING') as fleet:
+        text = (tmp_path / 'site.yaml').read_text()
+        assert oct(os.stat(tmp_path / 'site.yaml').st_mode & 0o777) \
+            == '0o600'
+        design = yaml.safe_load(text)
+        assert list(design) == ['nodes', 'deployment_tasks']
+        assert design['deployment_tasks'] == []
+        first = design['nodes'][0]
+        assert first == {
+            'id': 1, 'name': 'node01', 'roles': ['compute'],
+            'rack': 'rack1', 'labels': {}, 'tags': [],
+            'oob': {'type': 'ipmi', 'address': '127.0.0.1',
+                    'port': fleet.base_port, 'account': 'admin',
+                    'credential': first['oob']['credential']}}
+        assert isinstance(first['oob']['credential'], str)
+        assert [n['id'] for n in design['nodes']] == list(range(1, 13))
+        assert design['nodes'][11]['name'] == 'node12'
+        assert design['nodes'][11]['oob']['port'] == fleet.base_port + 11
+        assert ('    oob: {type: ipmi, address: 127.0.0.1, port: %d, '
+                'account: admin, credential: %s}'
+                % (fleet.base_port, first['oob']['credential'])) in text
+        assert fleet.stop() == 0
+
+
+def test_ipmitool_power_status(tmp_path):
+    with fx.FleetProcess(tmp_path, 2, '--fault', '2:wrongpass') as fleet:
+        good, wrong = fleet.nodes
+        result = ipmitool(good, 'power', 'status')
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == 'Chassis Power is off'
+        assert ipmitool(good, 'power', 'on').returncode == 0
+        assert ipmitool(good, 'power', 'status').stdout.strip() \
+            == 'Chassis Power is on'
+        assert ipmitool(wrong, 'power', 'status').returncode != 0
+
+
+def test_boot_reports_and_faults(tmp_path):
+    args = ('--boot-seconds', '0.3', '--fault', 'node02:neverboots')
+    with fx.FleetProcess(tmp_path, 3, *args) as fleet:
+        driver = ipmi.IPMIDriver(fx.make_conf(command_timeout=5, retries=1))
+        for node in fleet.nodes[:2]:
+            driver.set_boot_device(node, 'pxe')
+            driver.reboot(node)
+        driver.reboot(fleet.nodes[2])  # boots from disk: no report
+        deadline = time.monotonic() + 10
+        while 'node01 reported provisioned' not in fleet.log():
+            assert time.monotonic() < deadline, fleet.log()
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert fleet.stop() == 0
+    log = fleet.log()
+    assert 'node02 reported' not in log and 'node03 reported' not in log
+
+
+def test_two_hundred_bmcs_with_a_dead_and_a_slow_one(tmp_path):
+    args = ('--fault', '201:noanswer', '--fault', '202:slow:3',
+            '--log-level', 'WARNING')
+    with fx.FleetProcess(tmp_path, 202, *args) as fleet:
+        driver = ipmi.IPMIDriver(fx.make_conf(
+            command_timeout=2.0, retries=2, retry_backoff=0.1,
+            max_concurrency=64))
+        finished = {}
+        started = time.monotonic()
+
+        def status(drv, node):
+            try:
+                return drv.get_power_state(node)
+            finally:
+                finished[node.name] = time.monotonic() - started
+
+        results = ipmi.run_many(driver, fleet.nodes, status)
+    healthy = [node.name for node in fleet.nodes[:200]]
+    assert all(results[name] == 'off' for name in healthy), \
+        {n: r for n, r in results.items() if r != 'off'}
+    slowest_healthy = max(finished[name] for name in healthy)
+    assert slowest_healthy < 3.0, slowest_healthy
+    assert isinstance(results['node201'], exception.OOBUnreachable)
+    assert str(results['node201']) == \
+        'BMC of node node201 did not answer after 2 tries'
+    assert isinstance(results['node202'], exception.OOBTimeout)
+    assert 'node202' in str(results['node202'])
