@@ -97,6 +97,9 @@ class Connection(abc.ABC):
         :param reports: envelopes from ``messaging.schemas.validate_report``
             with ``received`` (naive UTC) added to each.
         :returns: dict of counts (applied, rejected, unknown_task).
+        :raises: DatabaseUnavailable when the database (not the reports)
+            failed; any other exception means a report could not be
+            applied.
         """
 
     @abc.abstractmethod

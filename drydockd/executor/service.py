@@ -15,6 +15,7 @@ from kombu.mixins import ConsumerMixin
 
 from drydockd.common import exception
 from drydockd.executor import methods
+from drydockd.messaging import compression
 from drydockd.messaging import dead_letter
 from drydockd.messaging import entities
 from drydockd.messaging import publisher as publisher_mod
@@ -29,6 +30,7 @@ class ExecutorService(ConsumerMixin):
         self.conf = conf
         self.ready = threading.Event()
         schemas.load_validators()
+        compression.install(conf.max_message_bytes)
         self.connection = entities.connection(conf)
         self.publisher = publisher_mod.Publisher(conf)
         self.dead = dead_letter.DeadLetters(self.publisher,
@@ -62,6 +64,11 @@ class ExecutorService(ConsumerMixin):
             items = [schemas.validate_request(i) for i in items]
         except exception.MessageInvalid as exc:
             self.dead.put(message, exc.message)
+            return
+        except Exception as exc:  # noqa: BLE001 - never crash on input
+            LOG.exception('Unexpected failure decoding a work message')
+            self.dead.put(message, 'undecodable work message: %s'
+                          % type(exc).__name__)
             return
         accepted = [i for i in items if self.methods.accept(i)]
         message.ack()

@@ -9,6 +9,7 @@ builds a payload dict inline. See docs/protocol.md.
 import datetime
 import json
 import os
+import re
 
 import fastjsonschema
 
@@ -47,10 +48,10 @@ def parse_time(value):
     """ISO 8601 string -> naive UTC datetime; raises MessageInvalid."""
     try:
         parsed = datetime.datetime.fromisoformat(value.replace('Z', '+00:00'))
-    except (AttributeError, ValueError):
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+    except (AttributeError, ValueError, OverflowError):
         raise exception.MessageInvalid(reason='bad time %r' % (value,))
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
     return parsed
 
 
@@ -90,6 +91,18 @@ def node_entry(uid, time, task_name=None, task_status=None, **extra):
     return entry
 
 
+# JSON escapes no database column can store: NUL, and a surrogate that is
+# not half of a valid pair.
+_UNSTORABLE = re.compile(
+    rb'\\u0000'
+    rb'|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})'
+    rb'|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}')
+
+
+def _no_constants(name):
+    raise ValueError('%s is not a number JSON allows' % name)
+
+
 def decode_body(body, max_bytes):
     """Raw body -> list of envelope dicts; raises MessageInvalid.
 
@@ -98,13 +111,16 @@ def decode_body(body, max_bytes):
     to the decompressed size.
     """
     if isinstance(body, str):
-        body = body.encode('utf-8')
+        body = body.encode('utf-8', 'surrogatepass')
     if len(body) > max_bytes:
         raise exception.MessageInvalid(
             reason='body of %d bytes exceeds the limit of %d'
             % (len(body), max_bytes))
+    if b'\\u' in body and _UNSTORABLE.search(body):
+        raise exception.MessageInvalid(
+            reason='a string holds NUL or a lone surrogate')
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError) as exc:
         raise exception.MessageInvalid(reason='undecodable body: %s'
                                        % str(exc)[:200])

@@ -4,8 +4,10 @@ Reports are buffered up to ``batch_size`` messages or ``batch_window_ms``,
 applied in one transaction through the DB API, and acknowledged only after
 the commit (one ``multiple=True`` ack on AMQP). A report that cannot be
 decoded or validated is dead-lettered with its reason and acknowledged in
-the same batch. If the database fails, the batch is requeued; redelivery
-is harmless because application is idempotent.
+the same batch. If the database is unavailable, the batch is requeued;
+redelivery is harmless because application is idempotent. If the batch
+fails for any other reason, its messages are applied one by one so that
+only the one that cannot be applied is dead-lettered.
 """
 
 import logging
@@ -16,6 +18,7 @@ from kombu.mixins import ConsumerMixin
 
 from drydockd.common import exception
 from drydockd.db import api as db_api
+from drydockd.messaging import compression
 from drydockd.messaging import dead_letter
 from drydockd.messaging import entities
 from drydockd.messaging import publisher as publisher_mod
@@ -30,15 +33,14 @@ class ReceiverService(ConsumerMixin):
         self.conf = conf
         self.ready = threading.Event()
         schemas.load_validators()
+        compression.install(conf.max_message_bytes)
         self.db = db or db_api.get_instance(conf)
         self.connection = entities.connection(conf)
         self.publisher = publisher_mod.Publisher(conf)
         self.dead = dead_letter.DeadLetters(self.publisher,
                                             conf.receiver.queue)
         self.window = conf.receiver.batch_window_ms / 1000.0
-        self.messages = []
-        self.reports = []
-        self.dead_tags = set()
+        self.batch = []      # (message, validated reports) in order
         self.oldest = None
         self.applied = 0
 
@@ -50,14 +52,6 @@ class ReceiverService(ConsumerMixin):
                          on_message=self.on_report, no_ack=False,
                          on_decode_error=self.on_decode_error,
                          prefetch_count=self.conf.receiver.batch_size)]
-
-    def on_decode_error(self, message, exc):
-        """kombu could not even decompress it: set aside, batch the ack."""
-        self.dead.put(message, 'undecodable body: %s' % str(exc)[:200],
-                      ack=False)
-        self.dead_tags.add(message.delivery_tag)
-        self.messages.append(message)
-        self.oldest = self.oldest or time.monotonic()
 
     def run(self, **kwargs):
         super().run(safety_interval=self.window, **kwargs)
@@ -71,43 +65,84 @@ class ReceiverService(ConsumerMixin):
                                         self.conf.max_message_bytes)
             items = [schemas.validate_report(i) for i in items]
         except exception.MessageInvalid as exc:
-            self.dead.put(message, exc.message, ack=False)
-            self.dead_tags.add(message.delivery_tag)
-            items = []
+            self._set_aside(message, exc.message)
+            return
+        except Exception as exc:  # noqa: BLE001 - a hostile body must not
+            # crash the receiver into a redelivery loop: set it aside.
+            LOG.exception('Unexpected failure decoding a report')
+            self._set_aside(message, 'undecodable report: %s'
+                            % type(exc).__name__)
+            return
         for item in items:
             item['received'] = received
-        self.reports.extend(items)
-        self.messages.append(message)
+        self._add(message, items)
+
+    def on_decode_error(self, message, exc):
+        """kombu could not even decompress it: set aside, batch the ack."""
+        self._set_aside(message, 'undecodable body: %s' % str(exc)[:200])
+
+    def _set_aside(self, message, reason):
+        self.dead.put(message, reason, ack=False)
+        self._add(message, [])
+
+    def _add(self, message, items):
+        self.batch.append((message, items))
         self.oldest = self.oldest or time.monotonic()
 
     def on_iteration(self):
-        if self.messages and (
-                len(self.messages) >= self.conf.receiver.batch_size
+        if self.batch and (
+                len(self.batch) >= self.conf.receiver.batch_size
                 or time.monotonic() - self.oldest >= self.window):
             self.flush()
 
     def flush(self):
         """Apply the batch in one transaction, then acknowledge it."""
-        messages, reports, dead = self.messages, self.reports, self.dead_tags
-        self._reset()
-        if not messages:
+        batch, self.batch, self.oldest = self.batch, [], None
+        if not batch:
             return
+        reports = [r for _, items in batch for r in items]
         try:
             if reports:
                 self.db.apply_reports(reports)
-        except Exception:  # noqa: BLE001 - DB trouble: requeue, retry later
-            LOG.exception('Applying %d reports failed; requeued',
-                          len(reports))
-            for message in messages:
-                # Dead letters are already set aside: ack, not requeue.
-                if message.delivery_tag in dead:
-                    message.ack()
-                else:
-                    message.requeue()
+        except exception.DatabaseUnavailable as exc:
+            LOG.error('Database unavailable (%s); %d messages requeued',
+                      exc.message, len(batch))
+            self._requeue(batch)
             time.sleep(1)
             return
+        except Exception:  # noqa: BLE001 - a report the DB cannot take
+            LOG.exception('A batch of %d reports failed; applying its '
+                          'messages one by one', len(reports))
+            if not self._apply_one_by_one(batch):
+                return
         self.applied += len(reports)
-        self._ack(messages)
+        self._ack([message for message, _ in batch])
+
+    def _apply_one_by_one(self, batch):
+        """Isolate what the database refuses; False if it went away."""
+        for i, (message, items) in enumerate(batch):
+            if not items:
+                continue
+            try:
+                self.db.apply_reports(items)
+            except exception.DatabaseUnavailable:
+                self._requeue(batch[i:])
+                for done, _ in batch[:i]:
+                    done.ack()
+                return False
+            except Exception as exc:  # noqa: BLE001 - that message's fault
+                self.dead.put(message, 'could not be applied: %s: %s' % (
+                    type(exc).__name__, str(exc)[:200]), ack=False)
+        return True
+
+    @staticmethod
+    def _requeue(batch):
+        for message, items in batch:
+            # Set-aside messages are already in the dead-letter queue.
+            if items:
+                message.requeue()
+            else:
+                message.ack()
 
     def _ack(self, messages):
         if entities.is_amqp(self.connection):
@@ -116,13 +151,9 @@ class ReceiverService(ConsumerMixin):
             for message in messages:
                 message.ack()
 
-    def _reset(self):
-        self.messages, self.reports, self.dead_tags = [], [], set()
-        self.oldest = None
-
     def on_connection_revived(self):
         # Unacked deliveries of the lost channel are redelivered.
-        self._reset()
+        self.batch, self.oldest = [], None
 
     def stop(self):
         self.should_stop = True

@@ -274,8 +274,17 @@ class Connection(api.Connection):
             return history_q.query(session, task_id, nodes, statuses, names,
                                    include_summary)
 
-    @_retry_on_deadlock
     def apply_reports(self, reports):
+        try:
+            return self._apply_reports(reports)
+        except (sa_exc.OperationalError, sa_exc.InterfaceError,
+                sa_exc.TimeoutError) as exc:
+            # The database, not the reports: the caller retries later.
+            raise exception.DatabaseUnavailable(
+                reason=type(getattr(exc, 'orig', exc)).__name__)
+
+    @_retry_on_deadlock
+    def _apply_reports(self, reports):
         with self._session() as session:
             return reports_mod.apply(session, reports)
 

@@ -1,0 +1,60 @@
+"""Bounded decompression for kombu.
+
+kombu inflates a compressed body (``compression`` header) completely
+before any consumer sees it, so a 300 KB zlib "bomb" becomes hundreds of
+megabytes in memory. ``install`` replaces kombu's decoders with ones that
+stop past the work plane's size limit; kombu then reports a decode error
+and the consumer dead-letters the original, still-compressed bytes.
+"""
+
+import bz2
+import lzma
+import zlib
+
+from kombu import compression
+
+# Formats whose decoders cannot be bounded here are refused outright.
+_REFUSED = ('application/x-brotli', 'application/zstd')
+_installed = {}
+
+
+class BodyTooLarge(ValueError):
+    pass
+
+
+def _bounded(make_decompressor, limit):
+    def decode(body):
+        decompressor = make_decompressor()
+        out = decompressor.decompress(body, limit + 1)
+        if len(out) > limit:
+            raise BodyTooLarge('decompressed body exceeds %d bytes' % limit)
+        return out
+    return decode
+
+
+def _refuse(content_type):
+    def decode(body):
+        raise ValueError('compression %s is not accepted' % content_type)
+    return decode
+
+
+def install(limit):
+    """Bound every kombu decoder in this process to ``limit`` bytes."""
+    if _installed.get('limit') == limit:
+        return
+    decoders = {
+        # 32 + MAX_WBITS accepts zlib (what kombu's "gzip" really is) and
+        # real gzip headers alike.
+        'application/x-gzip': _bounded(
+            lambda: zlib.decompressobj(32 + zlib.MAX_WBITS), limit),
+        'application/x-bz2': _bounded(bz2.BZ2Decompressor, limit),
+        'application/x-lzma': _bounded(lzma.LZMADecompressor, limit),
+    }
+    decoders.update((t, _refuse(t)) for t in _REFUSED)
+    for content_type, decoder in decoders.items():
+        try:
+            encoder, _ = compression.get_encoder(content_type)
+        except KeyError:
+            encoder = None
+        compression.register(encoder, decoder, content_type)
+    _installed['limit'] = limit
