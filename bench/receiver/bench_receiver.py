@@ -279,8 +279,9 @@ def _receiver_class(recorder):
         failures = 0
 
         def flush(self):
-            messages, applied = list(self.messages), self.applied
-            had_reports = bool(self.reports)
+            messages = [message for message, _ in self.batch]
+            applied = self.applied
+            had_reports = any(items for _, items in self.batch)
             super().flush()
             if self.applied != applied:
                 self.failures = 0

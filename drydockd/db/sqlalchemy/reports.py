@@ -9,16 +9,21 @@ per-node and per-task updates. Fuel did one SELECT per node entry.
 import logging
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from drydockd.common import states
 from drydockd.db import models
+from drydockd.db.sqlalchemy import bulk
 from drydockd.db.sqlalchemy import endings
 from drydockd.db.sqlalchemy import subtasks
 from drydockd.messaging import schemas
 
 LOG = logging.getLogger(__name__)
 H = models.DeploymentHistory
-_CHUNK = 500
+_NODE_FIELDS = (models.Node.id, models.Node.name, models.Node.status,
+                models.Node.progress, models.Node.error_msg,
+                models.Node.power_state, models.Node.reservation,
+                models.Node.updated)
 _TASK_STATUS = {'running': 'running', 'ready': 'complete',
                 'error': 'complete', 'stopped': 'terminated'}
 
@@ -51,8 +56,7 @@ def apply(session, reports):
             else:
                 _apply_entry(task, entry, rep['received'], rows, changed,
                              nodes, counts)
-    if changed:
-        session.execute(sa.update(H), list(changed.values()))
+    bulk.write_rows(session, list(changed.values()))
     now = schemas.utcnow()
     parents = subtasks.apply_entries(session, settling, nodes, now)
     parents |= subtasks.apply_agent_reports(
@@ -78,22 +82,8 @@ def _load_rows(session, tasks, reports):
                 keys.add(_key(by_id[rep['args']['task_uuid']],
                               entry['uid'], name))
                 merge = merge or 'summary' in entry
-    columns = [H.id, H.task_id, H.node_id, H.deployment_graph_task_name,
-               H.status, H.time_start, H.time_end, H.custom]
-    if merge:
-        columns.append(H.summary)
-    rows = {}
-    keys = list(keys)
-    for start in range(0, len(keys), _CHUNK):
-        stmt = sa.select(*columns).where(
-            sa.tuple_(H.task_id, sa.func.coalesce(H.node_id, ''),
-                      H.deployment_graph_task_name)
-            .in_(keys[start:start + _CHUNK]))
-        for r in session.execute(stmt).mappings():
-            row = dict(r)
-            rows[_key(row['task_id'], row['node_id'],
-                      row['deployment_graph_task_name'])] = row
-    return rows
+    return {_key(r['task_id'], r['node_id'], r['deployment_graph_task_name']):
+            r for r in bulk.load_rows(session, keys, merge)}
 
 
 def _load_nodes(session, reports):
@@ -102,8 +92,10 @@ def _load_nodes(session, reports):
            and ('status' in e or 'progress' in e or 'subtask_uuid' in e)}
     if not ids:
         return {}
+    # Only what a report may change: the JSON columns stay unloaded.
     return {str(n.id): n for n in session.scalars(
-        sa.select(models.Node).where(models.Node.id.in_(ids)))}
+        sa.select(models.Node).where(models.Node.id.in_(ids)).options(
+            orm.load_only(*_NODE_FIELDS)))}
 
 
 def _apply_entry(task, entry, received, rows, changed, nodes, counts):
