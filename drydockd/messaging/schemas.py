@@ -27,7 +27,7 @@ REQUESTS = {
     'image_provision': 'provision_resp',
     'remove_nodes': 'remove_nodes_resp',
 }
-REPORTS = frozenset(REQUESTS.values())
+REPORTS = frozenset(REQUESTS.values()) | {'node_agent_resp'}
 # Handled at once by every executor (service fanout), never queued.
 CONTROL = frozenset(('stop_deploy_task',))
 
@@ -162,6 +162,10 @@ def validate_report(item):
 
     :raises: MessageInvalid naming the offending field.
     """
+    if isinstance(item, dict) and item.get('method') not in REPORTS:
+        # Said plainly: the most common dead letter an operator reads.
+        raise exception.MessageInvalid(
+            reason='unknown method %r' % (item.get('method'),))
     _check('report.json', item)
     for entry in item['args'].get('nodes', ()):
         for key in ('time', 'time_start'):
