@@ -60,7 +60,10 @@ class CreateTask(show.ShowOne):
         parser.add_argument('--tags', action=cli_args.ListAction)
         parser.add_argument('--labels', type=cli_args.key_value, nargs='+',
                             metavar='KEY=VALUE')
-        parser.add_argument('--dry-run', action='store_true')
+        parser.add_argument('--dry-run', action='store_true',
+                            help='build the graph and its pending history '
+                                 'without touching any node; prints the '
+                                 'graph summary on stderr')
         parser.add_argument('--wait', action='store_true',
                             help='wait until the task ends, showing its '
                                  'progress on stderr; exit 1 unless it '
@@ -74,6 +77,9 @@ class CreateTask(show.ShowOne):
                                  node_filter=node_filter(parsed),
                                  dry_run=parsed.dry_run)
         self.failed = False
+        if parsed.dry_run and 'id' in doc:
+            self.app.stderr.write(graph_summary(
+                doc['id'], client.get_deployment_history(doc['id'])))
         if parsed.wait and 'id' in doc:
             doc = wait(client, doc['id'], self.app.stderr,
                        interval=parsed.poll_interval,
@@ -85,6 +91,21 @@ class CreateTask(show.ShowOne):
         """Print the task, then exit 1 if a waited-for task failed."""
         result = super().run(parsed_args)
         return 1 if getattr(self, 'failed', False) else result
+
+
+def graph_summary(task_id, rows):
+    """Lines naming, per node, the graph tasks a deployment would run."""
+    by_node = {}
+    for row in rows:
+        if row['node_id'] != '-':
+            by_node.setdefault(row['node_id'], []).append(row['task_name'])
+    lines = ['Dry run of task %s: %d nodes, %d graph tasks; no node is '
+             'touched.' % (task_id, len(by_node), sum(map(len,
+                                                          by_node.values())))]
+    for node in sorted(by_node, key=lambda n: (not n.isdigit(), len(n), n)):
+        label = 'sync' if node == 'null' else node
+        lines.append('  %s: %s' % (label, ', '.join(by_node[node])))
+    return '\n'.join(lines) + '\n'
 
 
 def add_wait_arguments(parser):

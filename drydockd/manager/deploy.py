@@ -48,7 +48,8 @@ def start(db, publisher, design_ref, node_filter_doc, dry_run=False,
          'node_filter': node_filter_doc, 'dry_run': dry_run,
          'created_by': created_by,
          'graph': {'tasks_graph': graph, **metadata}},
-        [n['id'] for n in nodes], history,
+        # A dry run locks no node: it never touches one.
+        [] if dry_run else [n['id'] for n in nodes], history,
         node_status=None if dry_run else 'deploying')
     deadline = task['created'] + datetime.timedelta(seconds=deadline_s)
     message = schemas.request('task_deploy', task['uuid'],

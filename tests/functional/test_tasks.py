@@ -122,3 +122,17 @@ def test_task_list_pages_by_id(aio):
     rest = [t['id'] for t in _json(aio, 'task', 'list', '--limit', '2',
                                    '--marker', str(first[-1]))]
     assert rest == everything[2:4]
+
+
+def test_dry_run_prints_the_graph_and_touches_no_node(aio):
+    result = conftest.drydock2(aio, 'task', 'create', 'deploy_nodes',
+                               '--design-ref', conftest.DEMO_SITE, '--nodes',
+                               '5,6', '--dry-run', '--wait', '-f', 'json')
+    assert result.returncode == 0, result.stderr
+    assert 'Dry run of task 1: 4 nodes, ' in result.stderr
+    assert '  5: ' in result.stderr and 'netconfig' in result.stderr
+    assert '  sync: ' in result.stderr and '  master: ' in result.stderr
+    rows = _json(aio, 'task', 'history', 'show', '1')
+    assert rows and {r['status'] for r in rows} == {'skipped'}
+    nodes = {n['id']: n for n in _json(aio, 'node', 'list')}
+    assert nodes[5]['status'] == 'discover' and nodes[5]['reservation'] is None

@@ -111,3 +111,27 @@ def test_reaper_fails_task_of_killed_executor(tmp_path, pg_url, rabbit_vhost,
                               '-f', 'json')
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)['result']['status'] == 'success'
+
+
+def test_clean_stop_releases_the_lease_at_once(tmp_path, pg_url,
+                                               rabbit_vhost, daemons):
+    """With a 30 s grace period, a takeover within a few seconds can only
+    come from the leader releasing its lease on SIGTERM."""
+    long_grace = {'lease_interval': 0.2, 'lease_grace': 30}
+    configs = []
+    for host in ('manager-c', 'manager-d'):
+        configs.append(conftest.production_config(
+            tmp_path / ('%s.conf' % host), pg_url, rabbit_vhost,
+            DEFAULT={'host': host}, manager=long_grace))
+    _migrate(configs[0])
+    db = db_api.Connection(sa.create_engine(pg_url))
+    leader = daemons('manager', configs[0], tmp_path / 'c.log')
+    leader.wait_ready()
+    assert _wait(lambda: (db.lease_holder() or ('',))[0]
+                 .startswith('manager-c'), 10)
+    daemons('manager', configs[1], tmp_path / 'd.log').wait_ready()
+
+    stopped = time.monotonic()
+    assert leader.stop() == 0
+    assert _wait(lambda: db.lease_holder()[0].startswith('manager-d'), 5)
+    assert time.monotonic() - stopped < 5
