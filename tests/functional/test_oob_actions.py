@@ -210,8 +210,8 @@ def test_no_password_anywhere(make_site, tmp_path):
     # The work messages themselves: the SQL transport keeps every one,
     # with its body base64-encoded inside a JSON payload.
     db = sqlite3.connect(str(tmp_path / 'workplane.sqlite'))
-    bodies = [base64.b64decode(json.loads(payload)['body'])
-              for (payload,) in db.execute('SELECT payload FROM kombu_message')]
+    payloads = db.execute('SELECT payload FROM kombu_message').fetchall()
+    bodies = [base64.b64decode(json.loads(p)['body']) for (p,) in payloads]
     db.close()
     blobs['work messages'] = b'\n'.join(bodies)
     assert b'image_provision' in blobs['work messages']
