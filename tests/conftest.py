@@ -4,6 +4,7 @@ Nothing is skipped: when a service is down the fixture fails with a
 message saying how to start it (``.ci/run`` starts both).
 """
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -49,6 +50,29 @@ def drop_pg_database(name):
     with conn.cursor() as cur:
         cur.execute('DROP DATABASE IF EXISTS %s WITH (FORCE)' % name)
     conn.close()
+
+
+@contextlib.contextmanager
+def migrated_connection(kind, tmp_dir):
+    """A DB API connection on a fresh, migrated database: a SQLite file
+    in ``tmp_dir`` or a new PostgreSQL database (dropped afterwards)."""
+    from drydockd.db import migration
+    from drydockd.db.sqlalchemy import api as sqla_api
+    from drydockd.db.sqlalchemy import engine as engine_mod
+    pg_name = None
+    if kind == 'sqlite':
+        url = 'sqlite:///%s' % (tmp_dir / 'drydock.sqlite')
+    else:
+        pg_name = create_pg_database()
+        url = PG_URL % pg_name
+    try:
+        migration.upgrade(url)
+        engine = engine_mod.get_engine(url)
+        yield sqla_api.Connection(engine)
+        engine.dispose()
+    finally:
+        if pg_name:
+            drop_pg_database(pg_name)
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ rarely collide; a start that still collides is retried on other ports.
 """
 
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,29 +21,9 @@ from drydockd.fakebmc import fleet
 PORT_LOW, PORT_HIGH = 17000, 19999
 
 
-def _block_is_free(base_port, count):
-    held = []
-    try:
-        for port in range(base_port, base_port + count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            held.append(sock)
-            sock.bind(('127.0.0.1', port))
-        return True
-    except OSError:
-        return False
-    finally:
-        for sock in held:
-            sock.close()
-
-
 def free_udp_ports(count):
     """First port of ``count`` consecutive free UDP ports on loopback."""
-    for _ in range(200):
-        base_port = random.randint(PORT_LOW, PORT_HIGH - count)
-        if _block_is_free(base_port, count):
-            return base_port
-    raise RuntimeError('no %d free UDP ports in %d-%d'
-                       % (count, PORT_LOW, PORT_HIGH))
+    return fleet.free_port_block(count, PORT_LOW, PORT_HIGH)
 
 
 def make_conf(**ipmi):

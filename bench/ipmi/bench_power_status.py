@@ -16,9 +16,7 @@ simulator on loopback in microseconds).
 
 import argparse
 import os
-import random
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,24 +28,11 @@ from oslo_config import cfg
 from drydockd.conf import ipmi as ipmi_conf
 from drydockd.executor.drivers import base
 from drydockd.executor.drivers import ipmi
+from drydockd.fakebmc import fleet
 
 
 def free_base_port(count):
-    for _ in range(100):
-        base_port = random.randint(20000, 60000 - count)
-        socks = []
-        try:
-            for port in range(base_port, base_port + count):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(sock)
-                sock.bind(('127.0.0.1', port))
-            return base_port
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise SystemExit('no block of %d free UDP ports' % count)
+    return fleet.free_port_block(count, 20000, 60000)
 
 
 def start_fleet(args, workdir):

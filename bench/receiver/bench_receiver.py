@@ -25,12 +25,6 @@ _consume ...``), each on its own fresh database, one after the other:
   ``UPDATE`` of the node for its progress; ack after commit. Same JSON
   decoding, validation and transition rules as drydock, so both leave
   identical rows (checked).
-- ``sets`` (``--prototype``): the product receiver with a prototype of
-  cheaper statements patched in (see ``SetBased``): the history rows
-  loaded by one join on ``unnest()`` arrays instead of chunked row-value
-  ``IN`` lists, written back by one ``UPDATE ... FROM unnest()``, nodes
-  likewise; transitions still the product's Python code.
-
 Phases:
 
 - throughput: all messages are published first (the queue holds 40,000
@@ -49,7 +43,6 @@ are deleted at the end.
 Usage::
 
     python bench/receiver/bench_receiver.py                  # full run
-    python bench/receiver/bench_receiver.py --prototype      # + unnest
     python bench/receiver/bench_receiver.py --profile receiver  # cProfile
     python bench/receiver/bench_receiver.py --nodes 100      # quick check
 
@@ -296,170 +289,6 @@ def _receiver_class(recorder):
     return BenchReceiver
 
 
-def _sets_db(conf):
-    """The DB API with the prototype's set-based statements patched in."""
-    from drydockd.db import api as db_api
-    db = db_api.get_instance(conf)
-    prototype = SetBased(db)
-    db.apply_reports = prototype.apply_reports
-    return db
-
-
-class SetBased:
-    """Prototype: the product's ``reports.apply`` with its three costly
-    statement groups replaced (PostgreSQL only), everything else -- the
-    transition rules, the merges, task and subtask handling -- the
-    product's own code, unchanged, so the rows are identical:
-
-    1. ``_load_rows``: the chunked row-value ``IN`` SELECTs become one
-       join against ``unnest()`` of three arrays. PostgreSQL plans a
-       500-tuple ``IN`` as a 500-way ``OR`` of index conditions: about
-       50 ms of *planning* per chunk, against 5 ms of execution.
-    2. the executemany ``UPDATE`` of the changed rows (execute_batch,
-       pages of 100 statements) becomes one ``UPDATE ... FROM unnest()``
-       keyed by id.
-    3. the nodes: ORM objects of every column (loaded with their JSON)
-       flushed one UPDATE per node become a SELECT of four columns and one
-       ``UPDATE ... FROM unnest()``.
-
-    Done by patching ``drydockd.db.sqlalchemy.reports`` in this process
-    only (``_load_rows``, ``_load_nodes``) and by intercepting the
-    session's executemany ``UPDATE`` of deployment_history.
-    """
-
-    LOAD = """
-        SELECT h.id, h.task_id, h.node_id, h.deployment_graph_task_name,
-               h.status, h.time_start, h.time_end, h.custom %s
-        FROM unnest(CAST(:t AS integer[]), CAST(:n AS text[]),
-                    CAST(:m AS text[])) AS k(t, n, m)
-        JOIN deployment_history AS h
-          ON h.task_id = k.t AND COALESCE(h.node_id, '') = k.n
-         AND h.deployment_graph_task_name = k.m"""
-    WRITE = """
-        UPDATE deployment_history AS h
-        SET status = v.status, time_start = v.ts, time_end = v.te,
-            custom = CAST(v.custom AS json) %s
-        FROM unnest(CAST(:id AS integer[]), CAST(:st AS text[]),
-                    CAST(:ts AS timestamp[]), CAST(:te AS timestamp[]),
-                    CAST(:cu AS text[]), CAST(:su AS text[]))
-             AS v(id, status, ts, te, custom, summary)
-        WHERE h.id = v.id"""
-    # The node columns apply() may change, with their SQL types.
-    NODE_COLUMNS = (('status', 'text'), ('progress', 'integer'),
-                    ('error_type', 'text'), ('error_msg', 'text'),
-                    ('power_state', 'text'), ('reservation', 'integer'),
-                    ('updated', 'timestamp'))
-    NODES = """
-        UPDATE nodes AS n SET %s
-        FROM unnest(CAST(:id AS integer[]), %s) AS v(id, %s)
-        WHERE n.id = v.id"""
-
-    def __init__(self, db):
-        from drydockd.db.sqlalchemy import reports as reports_mod
-        self.db = db
-        self.reports = reports_mod
-        self._orig_load_nodes = reports_mod._load_nodes
-        reports_mod._load_rows = self._load_rows
-        reports_mod._load_nodes = self._load_nodes
-        self._nodes = None
-
-    def apply_reports(self, reports):
-        import sqlalchemy as sa
-        with self.db._session() as session:
-            execute = session.execute
-
-            def intercept(stmt, params=None, *args, **kw):
-                if isinstance(params, list) and params \
-                        and isinstance(stmt, sa.Update) \
-                        and stmt.table.name == 'deployment_history' \
-                        and stmt.whereclause is None:
-                    return self._write_rows(session, params)
-                return execute(stmt, params, *args, **kw)
-
-            session.execute = intercept
-            self._nodes = None
-            counts = self.reports.apply(session, reports)
-            self._write_nodes(session)
-            return counts
-
-    def _load_rows(self, session, tasks, reports):
-        import sqlalchemy as sa
-        by_id = {t.uuid: t.id for t in tasks.values()}
-        keys, merge = set(), False
-        for rep in reports:
-            for entry in rep['args'].get('nodes', []):
-                name = entry.get('deployment_graph_task_name')
-                if name is not None:
-                    keys.add((by_id[rep['args']['task_uuid']],
-                              entry['uid'] or '', name))
-                    merge = merge or 'summary' in entry
-        if not keys:
-            return {}
-        t, n, m = zip(*keys)
-        sql = self.LOAD % (', h.summary' if merge else '')
-        rows = {}
-        for r in session.execute(sa.text(sql), {
-                't': list(t), 'n': list(n), 'm': list(m)}).mappings():
-            row = dict(r)
-            rows[(row['task_id'], row['node_id'] or '',
-                  row['deployment_graph_task_name'])] = row
-        return rows
-
-    def _write_rows(self, session, rows):
-        import sqlalchemy as sa
-        summary = all('summary' in r for r in rows)
-        params = {'id': [r['id'] for r in rows],
-                  'st': [r['status'] for r in rows],
-                  'ts': [r['time_start'] for r in rows],
-                  'te': [r['time_end'] for r in rows],
-                  'cu': [json.dumps(r['custom']) for r in rows],
-                  'su': [json.dumps(r.get('summary')) for r in rows]}
-        if not summary and any('summary' in r for r in rows):
-            raise RuntimeError('mixed summary columns')  # not in apply()
-        sql = self.WRITE % (', summary = CAST(v.summary AS json)'
-                            if summary else '')
-        return session.execute(sa.text(sql), params)
-
-    def _load_nodes(self, session, reports):
-        import types
-        import sqlalchemy as sa
-        if any('subtask_uuid' in e or r['method'] == 'node_agent_resp'
-               for r in reports for e in r['args'].get('nodes', [])):
-            return self._orig_load_nodes(session, reports)   # ORM path
-        ids = {int(e['uid']) for r in reports
-               for e in r['args'].get('nodes', [])
-               if e.get('uid') not in (None, 'master')
-               and ('status' in e or 'progress' in e)}
-        if not ids:
-            return {}
-        cols = ['id'] + [c for c, _ in self.NODE_COLUMNS]
-        rows = session.execute(sa.text(
-            'SELECT %s FROM nodes WHERE id = ANY(CAST(:ids AS integer[]))'
-            % ', '.join(cols)), {'ids': sorted(ids)}).all()
-        self._nodes = [(tuple(r), types.SimpleNamespace(**dict(zip(cols, r))))
-                       for r in rows]
-        return {str(n.id): n for _, n in self._nodes}
-
-    def _write_nodes(self, session):
-        import sqlalchemy as sa
-        if not self._nodes:
-            return
-        cols = ['id'] + [c for c, _ in self.NODE_COLUMNS]
-        changed = [n for before, n in self._nodes
-                   if before != tuple(getattr(n, c) for c in cols)]
-        if not changed:
-            return
-        names = [c for c, _ in self.NODE_COLUMNS]
-        sql = self.NODES % (
-            ', '.join('%s = v.%s' % (c, c) for c in names),
-            ', '.join('CAST(:%s AS %s[])' % (c, t)
-                      for c, t in self.NODE_COLUMNS),
-            ', '.join(names))
-        params = {c: [getattr(n, c) for n in changed] for c in names}
-        params['id'] = [n.id for n in changed]
-        session.execute(sa.text(sql), params)
-
-
 class FuelBaseline:
     """Fuel's receiver: a transaction per message, SELECT+UPDATE per entry.
 
@@ -569,9 +398,7 @@ def consume_main(argv):
         consumer = FuelBaseline(conf, recorder)
         ready = consumer.consumer
     else:
-        cls = _receiver_class(recorder)
-        db = _sets_db(conf) if args.kind == 'sets' else None
-        consumer = ready = cls(conf, db=db)
+        consumer = ready = _receiver_class(recorder)(conf)
 
     # Tell the parent when the consumer is attached to the queue.
     on_ready = getattr(ready, 'on_consume_ready')
@@ -738,7 +565,7 @@ def print_table(runs, opts):
     by = {(r.kind, r.phase): figures(r) for r in runs}
     base = by.get(('fuel', 'throughput'))
     print()
-    for kind in ('receiver', 'sets'):
+    for kind in ('receiver',):
         thr = by.get((kind, 'throughput'))
         lat = by.get((kind, 'latency'))
         if not thr:
@@ -773,11 +600,8 @@ def main(argv=None):
     parser.add_argument('--window-ms', type=int,
                         help='[receiver] batch_window_ms')
     parser.add_argument('--skip-baseline', action='store_true')
-    parser.add_argument('--prototype', action='store_true',
-                        help='also run the set-based (unnest) '
-                             'prototype')
     parser.add_argument('--profile', action='append',
-                        choices=('receiver', 'sets', 'fuel'),
+                        choices=('receiver', 'fuel'),
                         help='cProfile the throughput run of this consumer '
                              '(repeatable)')
     parser.add_argument('--timeout', type=int, default=900)
@@ -786,9 +610,6 @@ def main(argv=None):
 
     runs = [Run('receiver', 'throughput'),
             Run('receiver', 'latency', opts.rate)]
-    if opts.prototype:
-        runs += [Run('sets', 'throughput'),
-                 Run('sets', 'latency', opts.rate)]
     if not opts.skip_baseline:
         runs.append(Run('fuel', 'throughput'))
 

@@ -7,7 +7,7 @@ from drydock_client.cli import task as task_cli
 COLUMNS = ('context', 'problem')
 
 
-class ValidateDesign(lister.Lister):
+class ValidateDesign(task_cli.ExitOnFailure, lister.Lister):
     """Validate a site design; list every problem (exit 1 if any)."""
 
     def get_parser(self, prog_name):
@@ -25,7 +25,3 @@ class ValidateDesign(lister.Lister):
                     if m['error'] and m['context_type'] == 'design']
         self.app.stderr.write(doc['result']['message'] + '\n')
         return COLUMNS, [(m['context'], m['message']) for m in problems]
-
-    def run(self, parsed_args):
-        result = super().run(parsed_args)
-        return 1 if getattr(self, 'failed', False) else result

@@ -44,7 +44,17 @@ def document_rows(doc):
     return columns, [doc[c] for c in columns]
 
 
-class CreateTask(show.ShowOne):
+class ExitOnFailure:
+    """Print the output, then exit 1 if ``take_action`` set ``failed``."""
+
+    failed = False
+
+    def run(self, parsed_args):
+        result = super().run(parsed_args)
+        return 1 if self.failed else result
+
+
+class CreateTask(ExitOnFailure, show.ShowOne):
     """Create a task (e.g. deploy_nodes) over nodes of a site design."""
 
     def get_parser(self, prog_name):
@@ -86,11 +96,6 @@ class CreateTask(show.ShowOne):
                        max_wait=parsed.max_wait)
             self.failed = not succeeded(doc)
         return document_rows(doc)
-
-    def run(self, parsed_args):
-        """Print the task, then exit 1 if a waited-for task failed."""
-        result = super().run(parsed_args)
-        return 1 if getattr(self, 'failed', False) else result
 
 
 def graph_summary(task_id, rows):
@@ -167,7 +172,7 @@ def wait(client, task_id, out, interval=1.0, max_wait=None, live=None):
             raise
 
 
-class WaitTask(show.ShowOne):
+class WaitTask(ExitOnFailure, show.ShowOne):
     """Wait for a task to end with live progress; exit 1 unless success.
 
     Failure, partial success and a terminated task all exit 1.
@@ -185,11 +190,6 @@ class WaitTask(show.ShowOne):
                    max_wait=parsed.max_wait)
         self.failed = not succeeded(doc)
         return document_rows(doc)
-
-    def run(self, parsed_args):
-        """Print the task, then exit 1 unless it succeeded."""
-        result = super().run(parsed_args)
-        return 1 if getattr(self, 'failed', False) else result
 
 
 class ListTasks(lister.Lister):

@@ -16,6 +16,7 @@ Usage::
 
 import dataclasses
 import logging
+import random
 import secrets
 import socket
 import threading
@@ -287,3 +288,26 @@ def _forget_server(bmc):
             if not entry:
                 handlers.pop(peer, None)
     sock.close()
+
+
+def free_port_block(count, low=17000, high=19999, tries=200):
+    """First port of ``count`` consecutive free UDP ports on loopback,
+    picked at random in ``low..high`` so parallel fleets rarely collide.
+
+    :raises: RuntimeError if no block was found.
+    """
+    for _ in range(tries):
+        base_port = random.randint(low, high - count)
+        held = []
+        try:
+            for port in range(base_port, base_port + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                held.append(sock)
+                sock.bind(('127.0.0.1', port))
+            return base_port
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+    raise RuntimeError('no %d free UDP ports in %d-%d' % (count, low, high))

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sqlite3
 import time
@@ -19,24 +18,7 @@ import pytest
 import yaml
 
 import conftest
-
-
-def _free_base(count):
-    """A base port with ``count`` free UDP ports above it."""
-    for base in range(18000, 19900, 50):
-        socks = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(sock)
-                sock.bind(('127.0.0.1', port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise AssertionError('no free UDP port range')
+from drydockd.fakebmc import fleet
 
 
 class Site:
@@ -56,7 +38,7 @@ class Site:
                   'retry_backoff': 0.2})
         self.design = str(tmp_path / 'site.yaml')
         ready = tmp_path / 'fleet.ready'
-        self.base = _free_base(count)
+        self.base = fleet.free_port_block(count)
         args = [os.path.join(conftest.BIN, 'drydock-fakebmc'), '--count',
                 str(count), '--base-port', str(self.base), '--boot-seconds',
                 '0.5', '--write-design', self.design, '--ready-file',

@@ -136,3 +136,25 @@ def test_dry_run_prints_the_graph_and_touches_no_node(aio):
     assert rows and {r['status'] for r in rows} == {'skipped'}
     nodes = {n['id']: n for n in _json(aio, 'node', 'list')}
     assert nodes[5]['status'] == 'discover' and nodes[5]['reservation'] is None
+
+
+def test_design_validate_lists_every_problem(embedded_config, tmp_path):
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text(yaml.safe_dump({
+        'nodes': [{'id': 1, 'name': 'a', 'oob': {'address': '300.1.1.1',
+                                                 'account': 'x'}},
+                  {'id': 1, 'name': 'a', 'roles': ['x']}],
+        'deployment_tasks': [{'id': 't1', 'type': 'bogus',
+                              'requires': ['zz']}]}))
+    result = conftest.drydock2(embedded_config, 'design', 'validate',
+                               str(bad), '-f', 'json')
+    assert result.returncode == 1
+    problems = {p['context'] for p in json.loads(result.stdout)}
+    assert problems == {'node a.oob.address', 'node a.oob.credential',
+                        'node a.name', 'node a.id',
+                        'deployment_task t1.type',
+                        'deployment_task t1.requires'}
+    assert 'Design has 6 problems' in result.stderr
+    good = conftest.drydock2(embedded_config, 'design', 'validate',
+                             conftest.DEMO_SITE)
+    assert good.returncode == 0, good.stderr

@@ -11,9 +11,6 @@ import pytest
 from sqlalchemy import event
 
 from drydockd.common import exception
-from drydockd.db import migration
-from drydockd.db.sqlalchemy import api as sqla_api
-from drydockd.db.sqlalchemy import engine as engine_mod
 from drydockd.messaging import schemas
 
 BASE = datetime.datetime(2026, 11, 22, 10, 0, 0)
@@ -52,21 +49,9 @@ SURROGATE = {'task_name': 'never_ran', 'node_id': '-', 'status': 'skipped',
 @pytest.fixture(scope='module', params=['sqlite', 'postgresql'])
 def db(request, tmp_path_factory):
     """One database per backend for the module: tests only add tasks."""
-    pg_name = None
-    if request.param == 'sqlite':
-        url = 'sqlite:///%s' % (tmp_path_factory.mktemp('history')
-                                / 'drydock.sqlite')
-    else:
-        pg_name = conftest.create_pg_database()
-        url = conftest.PG_URL % pg_name
-    try:
-        migration.upgrade(url)
-        engine = engine_mod.get_engine(url)
-        yield sqla_api.Connection(engine)
-        engine.dispose()
-    finally:
-        if pg_name:
-            conftest.drop_pg_database(pg_name)
+    with conftest.migrated_connection(
+            request.param, tmp_path_factory.mktemp('history')) as connection:
+        yield connection
 
 
 def make_task(db, rows=ROWS, names=NAMES):

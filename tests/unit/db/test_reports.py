@@ -16,10 +16,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from drydockd.db import migration
 from drydockd.db import models
-from drydockd.db.sqlalchemy import api as sqla_api
-from drydockd.db.sqlalchemy import engine as engine_mod
 from drydockd.messaging import schemas
 
 H = models.DeploymentHistory.__table__
@@ -37,23 +34,10 @@ def T(seconds):
 
 @pytest.fixture(scope='module', params=['sqlite', 'postgresql'])
 def database(request, tmp_path_factory):
-    """One migrated database per backend for the module (conftest's
-    helpers, as the pg_url fixture uses them)."""
-    pg_name = None
-    if request.param == 'sqlite':
-        url = 'sqlite:///%s' % (tmp_path_factory.mktemp('reports')
-                                / 'drydock.sqlite')
-    else:
-        pg_name = conftest.create_pg_database()
-        url = conftest.PG_URL % pg_name
-    try:
-        migration.upgrade(url)
-        engine = engine_mod.get_engine(url)
-        yield sqla_api.Connection(engine)
-        engine.dispose()
-    finally:
-        if pg_name:
-            conftest.drop_pg_database(pg_name)
+    """One migrated database per backend for the module."""
+    with conftest.migrated_connection(
+            request.param, tmp_path_factory.mktemp('reports')) as connection:
+        yield connection
 
 
 @pytest.fixture
