@@ -5,6 +5,7 @@ import threading
 
 from drydockd.api import rpc
 from drydockd.db import api as db_api
+from drydockd.db import migration
 from drydockd.manager import manager
 from drydockd.messaging import publisher as publisher_mod
 
@@ -58,6 +59,9 @@ def start_embedded(conf):
     """
     global _embedded
     if _embedded is None:
+        migration.ensure_current(conf.database.connection,
+                                 db_api.get_instance(conf).engine,
+                                 upgrade_sqlite=True)
         _embedded = APIService(conf, rpc.EMBEDDED_URL)
         _embedded.start()
     return _embedded

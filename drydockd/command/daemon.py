@@ -9,6 +9,7 @@ import warnings
 warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
 
 from drydockd.command import services  # noqa: E402
+from drydockd.common import exception  # noqa: E402
 from drydockd.common import logs  # noqa: E402
 from drydockd.conf import config  # noqa: E402
 
@@ -25,8 +26,8 @@ def main(argv=None):
     logs.setup(conf.debug)
     try:
         launcher = services.BUILDERS[argv[0]](conf)
-    except services.StartupError as exc:
-        logging.getLogger(__name__).error('%s', exc)
+    except exception.DatabaseNotCurrent as exc:
+        logging.getLogger(__name__).error('%s', exc.message)
         return 1
     return launcher.run()
 

@@ -6,27 +6,6 @@ from drydockd.db import api as db_api
 from drydockd.db import migration
 
 
-class StartupError(Exception):
-    pass
-
-
-def check_database(conf, upgrade_embedded=False):
-    """Refuse to start on an unmigrated database, with the fix in words.
-
-    The embedded default (SQLite) is upgraded in place, so the demo needs
-    no separate step; server databases are upgraded by the operator.
-    """
-    url = conf.database.connection
-    db = db_api.get_instance(conf)
-    if upgrade_embedded and url.startswith('sqlite'):
-        migration.upgrade(url)
-    current, head = migration.current(db.engine)
-    if current != head:
-        raise StartupError(
-            'Database is at revision %s, code expects %s: run '
-            '"drydock-manage db upgrade"' % (current, head))
-
-
 def _manager(conf, launcher):
     from drydockd.api import service as api_service
     launcher.add('api', api_service.APIService(conf, rpc.api_url(conf)))
@@ -50,7 +29,9 @@ def _receiver(conf, launcher):
 
 def _build(parts, embedded=False):
     def build(conf):
-        check_database(conf, upgrade_embedded=embedded)
+        migration.ensure_current(conf.database.connection,
+                                 db_api.get_instance(conf).engine,
+                                 upgrade_sqlite=embedded)
         launcher = launcher_mod.Launcher(
             max(conf.executor.drain_timeout, conf.receiver.drain_timeout))
         for part in parts:

@@ -98,3 +98,8 @@ class GraphInvalid(InvalidInput):
     problem (unknown references, empty roles, cycles, bad parameters)."""
 
     _msg_fmt = 'Deployment graph rejected: %(problems)s'
+
+
+class DatabaseNotCurrent(DrydockException):
+    _msg_fmt = ('Database is at revision %(current)s, code expects '
+                '%(head)s: run "drydock-manage db upgrade"')

@@ -8,6 +8,8 @@ from alembic import config as alembic_config
 from alembic import migration
 from alembic import script
 
+from drydockd.common import exception
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -48,3 +50,19 @@ def current(engine):
 def revision(url, message):
     """Autogenerate a new revision (developers only)."""
     command.revision(_config(url), message=message, autogenerate=True)
+
+
+def ensure_current(url, engine, upgrade_sqlite=False):
+    """Refuse an unmigrated database, naming the fix.
+
+    The embedded default (SQLite) is upgraded in place when asked, so the
+    demo and the CLI need no separate step; server databases are upgraded
+    by the operator.
+
+    :raises: DatabaseNotCurrent.
+    """
+    if upgrade_sqlite and url.startswith('sqlite'):
+        upgrade(url)
+    found, head = current(engine)
+    if found != head:
+        raise exception.DatabaseNotCurrent(current=found, head=head)

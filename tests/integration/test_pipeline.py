@@ -54,3 +54,15 @@ def test_three_processes_deploy_and_history(tmp_path, pg_url, rabbit_vhost,
     for daemon_log in ('manager', 'executor', 'receiver'):
         text = (tmp_path / (daemon_log + '.log')).read_text()
         assert 'Traceback' not in text, text[-2000:]
+
+
+def test_daemon_refuses_an_unmigrated_database(tmp_path, pg_url,
+                                               rabbit_vhost):
+    config = conftest.production_config(tmp_path / 'drydock.conf', pg_url,
+                                        rabbit_vhost)
+    result = subprocess.run(
+        [conftest.BIN + '/drydockd', 'manager', '--config-file', config],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert 'run "drydock-manage db upgrade"' in result.stderr
+    assert 'Traceback' not in result.stderr
