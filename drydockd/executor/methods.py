@@ -15,6 +15,7 @@ from drydockd.executor import node_methods
 from drydockd.executor import reporting
 from drydockd.executor.graph import engine as engine_mod
 from drydockd.executor.transports import loader
+from drydockd.executor.transports import oob
 from drydockd.messaging import schemas
 
 LOG = logging.getLogger(__name__)
@@ -31,8 +32,9 @@ class Methods:
         self.engines = {}
         self.stopped = collections.OrderedDict()
         self._lock = threading.Lock()
+        self.nodes = node_methods.NodeMethods(conf)
         self.table = {'task_deploy': self.task_deploy, 'echo': self.echo}
-        self.table.update(node_methods.NodeMethods(conf).table())
+        self.table.update(self.nodes.table())
 
     def _reporter(self, item):
         return reporting.Reporter(
@@ -82,10 +84,21 @@ class Methods:
                 'error', 100, error='executor failure: %s: %s'
                 % (type(exc).__name__, str(exc)[:300]))
 
+    def _transport(self, args):
+        """The node transport, with power tasks routed to the BMCs."""
+        graph = args.get('tasks_graph') or {}
+        if not oob.needs_oob(graph) or args.get('dry_run'):
+            return self.transport
+        return oob.OOBRouting(
+            self.transport, self.nodes.driver,
+            self.nodes.oob_by_uid(args.get('design_ref')),
+            node_methods.describe, self.conf.ipmi.max_concurrency)
+
     def task_deploy(self, item, reporter):
         args = item['args']
+        transport = self._transport(args)
         engine = engine_mod.Engine(
-            args.get('tasks_graph') or {}, self.transport, reporter,
+            args.get('tasks_graph') or {}, transport, reporter,
             tasks_metadata=args.get('tasks_metadata') or {},
             max_busy=self.conf.graph.max_busy_nodes,
             default_timeout=self.conf.graph.default_task_timeout,
@@ -97,6 +110,8 @@ class Methods:
         finally:
             with self._lock:
                 self.engines.pop(args['task_uuid'], None)
+            if transport is not self.transport:
+                transport.close()
         LOG.info('Task %s deployment ended %s', args['task_uuid'], status)
 
     def echo(self, item, reporter):

@@ -120,7 +120,7 @@ class NodeMethods:
         """Report one node's outcome; returns 1 if it failed."""
         exc = future.exception()
         if exc is not None:
-            reporter.node_result(node, False, _describe(exc, info))
+            reporter.node_result(node, False, describe(exc, info))
             return 1
         message, extra = future.result()
         if await_agent:
@@ -129,6 +129,12 @@ class NodeMethods:
         else:
             reporter.node_result(node, True, message, **extra)
         return 0
+
+    def oob_by_uid(self, design_ref):
+        """``{uid: OOBInfo}`` of every design node with an OOB entry."""
+        design = design_mod.load(design_ref)
+        return {str(n['id']): base.OOBInfo.from_design(n)
+                for n in design['nodes'] if n.get('oob')}
 
     def _resolve(self, args):
         """Match the message's nodes with their OOB data in the design."""
@@ -150,7 +156,7 @@ class NodeMethods:
         return nodes, infos, missing
 
 
-def _describe(exc, info):
+def describe(exc, info):
     """A one-line failure naming the node, never the credential."""
     if isinstance(exc, exception.DrydockException):
         text = exc.message

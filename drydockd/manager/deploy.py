@@ -54,7 +54,7 @@ def start(db, publisher, design_ref, node_filter_doc, dry_run=False,
     deadline = task['created'] + datetime.timedelta(seconds=deadline_s)
     message = schemas.request('task_deploy', task['uuid'],
                               tasks_graph=graph, tasks_metadata=metadata,
-                              dry_run=dry_run,
+                              dry_run=dry_run, design_ref=design_ref,
                               deadline=schemas.format_time(deadline))
     task = cast(db, publisher, task, message)
     LOG.info('Task %s (%s) queued: deploy of %d nodes, %d graph tasks',

@@ -158,3 +158,25 @@ def test_design_validate_lists_every_problem(embedded_config, tmp_path):
     good = conftest.drydock2(embedded_config, 'design', 'validate',
                              conftest.DEMO_SITE)
     assert good.returncode == 0, good.stderr
+
+
+def test_power_graph_tasks_go_through_the_oob_driver(tmp_path, daemons):
+    config = conftest.write_config(
+        tmp_path / 'fake-oob.conf', DEFAULT={'state_path': tmp_path},
+        executor={'report_interval': 0.05, 'oob_driver': 'fake'},
+        receiver={'batch_window_ms': 20})
+    daemons('all-in-one', config, tmp_path / 'aio.log').wait_ready()
+    design = yaml.safe_load(open(conftest.DEMO_SITE))
+    design['deployment_tasks'].append(
+        {'id': 'reboot_into_new_kernel', 'type': 'reboot',
+         'roles': ['compute'], 'requires': ['install_packages'],
+         'required_for': ['compute_services']})
+    path = tmp_path / 'reboot.yaml'
+    path.write_text(yaml.safe_dump(design))
+    done = _json(config, 'task', 'create', 'deploy_nodes', '--design-ref',
+                 str(path), '--nodes', '5,6', '--wait')
+    assert done['result']['status'] == 'success', done['result']
+    rows = _json(config, 'task', 'history', 'show', str(done['id']),
+                 '--tasks-names', 'reboot_into_new_kernel')
+    assert [(r['node_id'], r['status']) for r in rows] == [('5', 'ready'),
+                                                          ('6', 'ready')]
