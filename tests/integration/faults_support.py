@@ -8,6 +8,7 @@ comparison that names every difference, and small RabbitMQ helpers
 127.0.0.1 only.
 """
 
+import codecs
 import json
 import zlib
 import os
@@ -342,11 +343,17 @@ class Raw:
         self.headers = dict(props.get('application_headers') or {})
         self.content_type = props.get('content_type')
         self.content_encoding = props.get('content_encoding')
-        # py-amqp hands out a str when the message names its encoding:
+        # py-amqp hands out a str when the message names a real codec
+        # (and '' for any empty body, even one marked kombu's 'binary'):
         # back to the bytes that were on the wire.
         self.body = message.body
         if isinstance(self.body, str):
-            self.body = self.body.encode(self.content_encoding or 'utf-8')
+            try:
+                codecs.lookup(self.content_encoding or 'utf-8')
+                encoding = self.content_encoding or 'utf-8'
+            except LookupError:
+                encoding = 'utf-8'
+            self.body = self.body.encode(encoding)
 
 
 def drain(vhost, name, expect=None, idle=2.0, timeout=60):
