@@ -61,6 +61,13 @@ def vote(outcomes):
     return 'partial_success'
 
 
+def summarize(outcomes):
+    """The one-line result message for per-node outcomes."""
+    failed = outcomes.count(False)
+    return '%d of %d nodes succeeded, %d failed' % (
+        len(outcomes) - failed, len(outcomes), failed)
+
+
 def history_transition(row, status, time, time_start=None):
     """Apply one report to a history row (dict with status, time_start,
     time_end); returns the changed fields, or None if rejected.

@@ -32,7 +32,6 @@ REPORTS = frozenset(REQUESTS.values()) | {'node_agent_resp'}
 CONTROL = frozenset(('stop_deploy_task',))
 
 
-
 def utcnow():
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 

@@ -1,9 +1,9 @@
 """Set-based application of executor reports (the receiver's DB work).
 
 A batch of reports costs a fixed number of statements, whatever the number
-of node entries: one SELECT of the tasks, chunked row-value SELECTs of the
-history rows, one executemany UPDATE of the changed rows, and small
-per-node and per-task updates. Fuel did one SELECT per node entry.
+of node entries: one SELECT of the tasks, one read and one write of the
+history rows (``bulk``), and small per-node and per-task updates. Fuel did
+one SELECT per node entry.
 """
 
 import logging
@@ -30,14 +30,15 @@ _TASK_STATUS = {'running': 'running', 'ready': 'complete',
 
 def apply(session, reports):
     counts = {'applied': 0, 'rejected': 0, 'unknown_task': 0}
-    agent = [r for r in reports if r['method'] == 'node_agent_resp']
-    uuids = {r['args']['task_uuid'] for r in reports if r not in agent}
+    agent, for_tasks = [], []
+    for rep in reports:
+        (agent if rep['method'] == 'node_agent_resp' else for_tasks).append(
+            rep)
+    uuids = {r['args']['task_uuid'] for r in for_tasks}
     tasks = {t.uuid: t for t in session.scalars(
         sa.select(models.Task).where(models.Task.uuid.in_(uuids)))}
     known = []
-    for rep in reports:
-        if rep in agent:
-            continue
+    for rep in for_tasks:
         if rep['args']['task_uuid'] in tasks:
             known.append(rep)
         else:
@@ -185,7 +186,7 @@ def _apply_task(session, task, rep):
     result = states.vote(outcomes)
     if status == 'error' and result == 'success':
         result = 'failure'
-    message = args.get('error') or _summary(outcomes)
+    message = args.get('error') or states.summarize(outcomes)
     node_status = None
     if status == 'stopped':
         # Nothing failed, but not everything ran: incomplete, not success.
@@ -196,7 +197,8 @@ def _apply_task(session, task, rep):
     # A task-level error (executor failure, refusal) ends whatever never
     # ran with that reason, so no row is left pending.
     endings.finish(session, task, _TASK_STATUS[status], result, message,
-           args.get('error'), rep['received'], node_status=node_status)
+                   args.get('error'), rep['received'],
+                   node_status=node_status)
 
 
 def _outcomes_from_rows(session, task_id):
@@ -207,8 +209,3 @@ def _outcomes_from_rows(session, task_id):
             .where(H.task_id == task_id).group_by(H.node_id))
     return [not errors for _, errors in session.execute(stmt)]
 
-
-def _summary(outcomes):
-    failed = outcomes.count(False)
-    return '%d of %d nodes succeeded, %d failed' % (
-        len(outcomes) - failed, len(outcomes), failed)

@@ -107,10 +107,8 @@ def complete_parents(session, parent_ids, now):
         if len(done) < len(subs):
             continue
         outcomes = [s.result_status == 'success' for s in subs]
-        failed = outcomes.count(False)
         endings.finish(session, parent, 'complete', states.vote(outcomes),
-                       '%d of %d nodes succeeded, %d failed'
-                       % (len(subs) - failed, len(subs), failed), None, now)
+                       states.summarize(outcomes), None, now)
 
 
 def fail_unfinished(session, parent, reason, now):
