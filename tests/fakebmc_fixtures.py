@@ -15,7 +15,7 @@ import yaml
 from oslo_config import cfg
 
 from drydockd.conf import ipmi as ipmi_conf
-from drydockd.executor.drivers import base
+from drydockd.oob import base
 from drydockd.fakebmc import fleet
 
 PORT_LOW, PORT_HIGH = 17000, 19999

@@ -41,10 +41,10 @@ import subprocess
 import sys
 import time
 
-from drydockd.executor.graph import engine as engine_mod
+from drydockd.executor.engine import engine as engine_mod
 from drydockd.executor import reporting
 from drydockd.executor.transports import fake
-from drydockd.manager import serializer
+from drydockd.graph import serializer
 
 SEGMENTS = (7, 7, 6)
 DURATION = 0.05

@@ -26,8 +26,8 @@ import yaml
 from oslo_config import cfg
 
 from drydockd.conf import ipmi as ipmi_conf
-from drydockd.executor.drivers import base
-from drydockd.executor.drivers import ipmi
+from drydockd.oob import base
+from drydockd.oob import ipmi
 from drydockd.fakebmc import fleet
 
 

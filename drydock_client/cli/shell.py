@@ -18,7 +18,6 @@ from cliff import commandmanager
 from drydock_client.cli import clientmanager
 from drydock_client.cli.errors import CommandError
 
-VERSION = '0.1.0'
 QUIET_LOGGERS = ('drydockd', 'oslo_messaging', 'oslo_service', 'oslo_config',
                  'kombu', 'amqp', 'alembic', 'stevedore', 'sqlalchemy',
                  'matplotlib', 'fontTools', 'PIL')
@@ -58,6 +57,15 @@ def one_line(exc):
     return '%s: %s' % (name, first) if first else name
 
 
+def _version():
+    """The installed distribution's version (written in pyproject.toml)."""
+    from importlib import metadata
+    try:
+        return metadata.version('drydock')
+    except metadata.PackageNotFoundError:
+        return 'unknown'
+
+
 def _usage_error(parser, message):
     """argparse's ``error`` in one line (it prints the usage first)."""
     parser.exit(EXIT_USAGE, "%s: error: %s (see '%s --help')\n"
@@ -69,7 +77,7 @@ class Drydock2(app.App):
     def __init__(self):
         super().__init__(
             description='drydock: provision and deploy bare-metal nodes',
-            version=VERSION,
+            version=_version(),
             command_manager=commandmanager.CommandManager('drydock.cli'),
             deferred_help=True)
         self.client_manager = None

@@ -6,6 +6,8 @@ follows a fixed order within a task, and a history row follows DESIGN's
 transition table. See docs/history.md.
 """
 
+from drydockd.common import actions
+
 # Task lifecycle: requested -> queued -> running -> complete, or
 # -> terminating -> terminated.
 TASK_STATUSES = ('requested', 'queued', 'running', 'terminating',
@@ -17,9 +19,7 @@ _TASK_RANK = {'requested': 0, 'queued': 1, 'running': 2, 'terminating': 3,
 RESULT_STATUSES = ('success', 'partial_success', 'failure', 'incomplete')
 
 # Actions whose parent task ends when its per-node subtasks have.
-SUBTASK_ACTIONS = frozenset(('verify_nodes', 'prepare_nodes',
-                             'provision_nodes', 'destroy_nodes',
-                             'power_nodes'))
+SUBTASK_ACTIONS = frozenset(actions.NODE_ACTIONS)
 
 NODE_STATUSES = ('discover', 'provisioning', 'provisioned', 'deploying',
                  'ready', 'error', 'removing', 'stopped')

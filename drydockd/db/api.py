@@ -1,8 +1,8 @@
 """The one DB API: an abstract Connection and the factory for its backend.
 
-Callers (manager endpoints, receiver, executor heartbeats) only ever use
-these methods; only ``drydockd.db.sqlalchemy`` opens sessions. Every method
-returns plain dicts so results can cross RPC unchanged.
+Callers (the manager's endpoints and leader duties, the receiver) only
+ever use these methods; only ``drydockd.db.sqlalchemy`` opens sessions.
+Every method returns plain dicts so results can cross RPC unchanged.
 """
 
 import abc
@@ -71,7 +71,7 @@ class Connection(abc.ABC):
         at most ``limit`` tasks with ids below ``marker``."""
 
     @abc.abstractmethod
-    def soft_delete_task(self, task_id, deleted_by=None):
+    def soft_delete_task(self, task_id):
         """Hide a task from listings; its history stays. :raises:
         TaskNotFound."""
 

@@ -1,7 +1,6 @@
 """Alembic driven from code: upgrade, downgrade, current, drift check."""
 
 import os
-import sys
 
 from alembic import command
 from alembic import config as alembic_config
@@ -10,22 +9,14 @@ from alembic import script
 
 from drydockd.common import exception
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def migrations_dir():
-    """The source tree's migrations/ or the installed share/ copy."""
-    candidates = [os.path.join(_HERE, '..', '..', 'migrations'),
-                  os.path.join(sys.prefix, 'share', 'drydock', 'migrations')]
-    for path in candidates:
-        if os.path.exists(os.path.join(path, 'env.py')):
-            return os.path.abspath(path)
-    raise RuntimeError('drydock migrations not found in %s' % candidates)
+# Alembic's script directory, shipped inside the package.
+MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          'migrations')
 
 
 def _config(url):
     cfg = alembic_config.Config()
-    cfg.set_main_option('script_location', migrations_dir())
+    cfg.set_main_option('script_location', MIGRATIONS)
     cfg.set_main_option('sqlalchemy.url', url.replace('%', '%%'))
     return cfg
 

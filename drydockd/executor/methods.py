@@ -13,7 +13,7 @@ import threading
 
 from drydockd.executor import node_methods
 from drydockd.executor import reporting
-from drydockd.executor.graph import engine as engine_mod
+from drydockd.executor.engine import engine as engine_mod
 from drydockd.executor.transports import loader
 from drydockd.executor.transports import oob
 from drydockd.messaging import schemas

@@ -10,54 +10,56 @@ the node's agent reports ``provisioned`` to the receiver, and the leader
 fails the subtask if that report misses its deadline.
 """
 
+from concurrent import futures
 import datetime
 import logging
-from concurrent import futures
 
+from drydockd.common import actions
 from drydockd.common import exception
-from drydockd.common import plugins
-from drydockd.executor.drivers import base
-from drydockd.manager import design as design_mod
 from drydockd.messaging import schemas
+from drydockd import oob
+from drydockd.oob import base
+from drydockd.site import design as design_mod
 
 LOG = logging.getLogger(__name__)
-NAMESPACE = 'drydock.oob_drivers'
 
 
-def load_driver(conf):
-    return plugins.load(NAMESPACE, conf.executor.oob_driver, conf)
-
-
-def _verify(driver, node):
+def _verify(driver, node, args):
     state = driver.get_power_state(node)
     return 'BMC reachable, credentials accepted, power %s' % state, \
         {'power_state': state}
 
 
-def _power(action):
-    def run(driver, node):
-        if action == 'status':
-            state = driver.get_power_state(node)
-            return 'power is %s' % state, {'power_state': state}
-        if action == 'cycle':
-            driver.reboot(node)
-            return 'power cycled', {'power_state': 'on'}
-        driver.set_power_state(node, action)
-        return 'powered %s' % action, {'power_state': action}
-    return run
+def _power(driver, node, args):
+    action = args.get('power', 'status')
+    if action == 'status':
+        state = driver.get_power_state(node)
+        return 'power is %s' % state, {'power_state': state}
+    if action == 'cycle':
+        driver.reboot(node)
+        return 'power cycled', {'power_state': 'on'}
+    driver.set_power_state(node, action)
+    return 'powered %s' % action, {'power_state': action}
 
 
-def _provision(driver, node):
+def _provision(driver, node, args):
     driver.set_boot_device(node, base.BOOT_PXE)
     driver.reboot(node)
     return 'PXE boot set and power cycled; waiting for the node agent', \
         {'power_state': 'on', 'status': 'provisioning', 'progress': 50}
 
 
-def _remove(driver, node):
+def _remove(driver, node, args):
     driver.set_power_state(node, base.POWER_OFF)
     return 'powered off and returned to discover', \
         {'power_state': 'off', 'status': 'discover'}
+
+
+# Executor method -> what it does to one node: ``handler(driver, OOBInfo,
+# args)`` returns (message, node fields) or raises. One per method of
+# common.actions.NODE_ACTIONS.
+HANDLERS = {'verify_nodes': _verify, 'power': _power,
+            'image_provision': _provision, 'remove_nodes': _remove}
 
 
 class NodeMethods:
@@ -71,39 +73,29 @@ class NodeMethods:
     def driver(self):
         # Built on first use: the IPMI driver starts pyghmi's threads.
         if self._driver is None:
-            self._driver = load_driver(self.conf)
+            self._driver = oob.load_driver(self.conf)
         return self._driver
 
     def table(self):
-        return {'verify_nodes': self.verify_nodes, 'power': self.power,
-                'image_provision': self.image_provision,
-                'remove_nodes': self.remove_nodes}
+        return dict.fromkeys(HANDLERS, self.run)
 
-    def verify_nodes(self, item, reporter):
-        self._run(item, reporter, _verify)
-
-    def power(self, item, reporter):
-        self._run(item, reporter, _power(item['args'].get('power',
-                                                          'status')))
-
-    def remove_nodes(self, item, reporter):
-        self._run(item, reporter, _remove)
-
-    def image_provision(self, item, reporter):
-        timeout = float(item['args'].get('timeout') or 1800)
-        self._run(item, reporter, _provision, await_agent=timeout)
-
-    def _run(self, item, reporter, action, await_agent=None):
-        """Run ``action`` on every node; report each as soon as it ends,
-        so a slow or dead BMC never delays the others' reports."""
-        nodes, infos, missing = self._resolve(item['args'])
+    def run(self, item, reporter):
+        """Run the item's handler on every node; report each as soon as
+        it ends, so a slow or dead BMC never delays the others' reports."""
+        args = item['args']
+        handler = HANDLERS[item['method']]
+        await_agent = None
+        if actions.awaits_agent(item['method']):
+            await_agent = float(args.get('timeout') or 1800)
+        nodes, infos, missing = self._resolve(args)
         for node, reason in missing:
             reporter.node_result(node, False, reason)
         failed = len(missing)
         total = len(nodes) + len(missing)
         workers = min(len(infos), self.conf.ipmi.max_concurrency) or 1
         with futures.ThreadPoolExecutor(workers, 'oob') as pool:
-            running = {pool.submit(action, self.driver, info): (node, info)
+            running = {pool.submit(handler, self.driver, info, args):
+                       (node, info)
                        for node, info in zip(nodes, infos)}
             for done, future in enumerate(futures.as_completed(running), 1):
                 node, info = running[future]

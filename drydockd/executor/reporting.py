@@ -7,6 +7,7 @@ the executor saw it (the history records executor time).
 
 import time
 
+from drydockd.graph import vocabulary
 from drydockd.messaging import schemas
 
 
@@ -41,7 +42,7 @@ class Reporter:
         if node_progress is not None:
             extra['progress'] = node_progress
         self._entries.append(schemas.node_entry(
-            None if uid == 'null' else uid, when, task_name, task_status,
+            vocabulary.wire_uid(uid), when, task_name, task_status,
             error_msg=error_msg, summary=summary, **extra))
         if len(self._entries) >= self.max_entries:
             self.flush(None, force=True)

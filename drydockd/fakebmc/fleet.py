@@ -24,8 +24,8 @@ import threading
 from pyghmi.ipmi import bmc as pyghmi_bmc
 from pyghmi.ipmi.private import session as pyghmi_session
 
-from drydockd.executor.drivers import pyghmi_compat
 from drydockd.fakebmc import timers
+from drydockd.oob import pyghmi_compat
 
 LOG = logging.getLogger(__name__)
 

@@ -8,10 +8,11 @@ import datetime
 import logging
 
 from drydockd.common import exception
-from drydockd.manager import design as design_mod
-from drydockd.manager import node_filter
-from drydockd.manager import serializer
+from drydockd.graph import serializer
+from drydockd.graph import vocabulary
 from drydockd.messaging import schemas
+from drydockd.site import design as design_mod
+from drydockd.site import node_filter
 
 LOG = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def start(db, publisher, design_ref, node_filter_doc, dry_run=False,
     """Create a deploy_nodes task and cast it; returns the task dict."""
     design, nodes, graph, metadata = plan(design_ref, node_filter_doc)
     db.sync_nodes(design['nodes'], design_ref)
-    history = [(None if uid == serializer.SYNC else uid, item['id'])
+    history = [(vocabulary.wire_uid(uid), item['id'])
                for uid, items in graph.items() for item in items]
     task = db.start_task(
         {'action': 'deploy_nodes', 'design_ref': design_ref,

@@ -9,6 +9,7 @@ import logging
 
 import oslo_messaging as messaging
 
+from drydockd.common import actions
 from drydockd.common import exception
 from drydockd.common import states
 from drydockd.manager import deploy
@@ -22,9 +23,6 @@ LOG = logging.getLogger(__name__)
 RPC_API_VERSION = '1.3'
 
 MAX_PAGE = 1000
-SUPPORTED_ACTIONS = ('validate_design', 'verify_site', 'prepare_site',
-                     'verify_nodes', 'prepare_nodes', 'provision_nodes',
-                     'deploy_nodes', 'destroy_nodes')
 _EXPECTED = (exception.InvalidInput, exception.TaskNotFound,
              exception.NodeNotFound,
              exception.NodeLocked, exception.UnsupportedAction,
@@ -54,18 +52,18 @@ class ManagerEndpoint:
     @messaging.expected_exceptions(*_EXPECTED)
     def create_task(self, context, action, design_ref, node_filter=None,
                     dry_run=False):
-        if action not in SUPPORTED_ACTIONS:
+        if action not in actions.SUPPORTED:
             raise exception.UnsupportedAction(
-                action=action, supported=', '.join(SUPPORTED_ACTIONS))
+                action=action, supported=', '.join(actions.SUPPORTED))
         if action == 'validate_design':
             return views.task_document(validation.validate_design(
                 self.db, design_ref, _user(context)))
         if action == 'prepare_site':
             return views.task_document(validation.prepare_site(
                 self.db, design_ref, _user(context)))
-        if action == 'verify_site':
-            action, node_filter = 'verify_nodes', None
-        if action in node_actions.ACTIONS:
+        if action in actions.SITE_ALIASES:
+            action, node_filter = actions.SITE_ALIASES[action], None
+        if action in actions.NODE_ACTIONS:
             return views.task_document(node_actions.start(
                 self.db, self.publisher, self.conf, action, design_ref,
                 node_filter, created_by=_user(context)))
@@ -97,8 +95,7 @@ class ManagerEndpoint:
 
     @messaging.expected_exceptions(*_EXPECTED)
     def delete_task(self, context, task_id):
-        return views.task_summary(self.db.soft_delete_task(task_id,
-                                                           _user(context)))
+        return views.task_summary(self.db.soft_delete_task(task_id))
 
     @messaging.expected_exceptions(*_EXPECTED)
     def get_deployment_history(self, context, task_id, nodes=None,

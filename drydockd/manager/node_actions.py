@@ -6,37 +6,27 @@ naming the nodes and the design; BMC credentials stay in the design and
 never travel on the work plane.
 """
 
-import collections
 import logging
 
+from drydockd.common import actions
 from drydockd.common import exception
 from drydockd.manager import deploy
 from drydockd.messaging import schemas
 
 LOG = logging.getLogger(__name__)
 
-Action = collections.namedtuple('Action', 'method node_status args')
-
-ACTIONS = {
-    'verify_nodes': Action('verify_nodes', None, {}),
-    # Ready for provisioning: a known power state, off.
-    'prepare_nodes': Action('power', None, {'power': 'off'}),
-    'provision_nodes': Action('image_provision', 'provisioning', {}),
-    'destroy_nodes': Action('remove_nodes', 'removing', {}),
-    'power_nodes': Action('power', None, {}),
-}
-POWER_ACTIONS = ('on', 'off', 'cycle', 'status')
 
 
 def start(db, publisher, conf, action, design_ref, node_filter_doc,
           created_by=None, power=None):
     """Create the parent task and its subtasks and cast the work."""
-    spec = ACTIONS[action]
+    spec = actions.NODE_ACTIONS[action]
     args = dict(spec.args)
     if action == 'power_nodes':
-        if power not in POWER_ACTIONS:
+        if power not in actions.POWER_CHOICES:
             raise exception.InvalidInput(
-                reason='power must be one of %s' % ', '.join(POWER_ACTIONS))
+                reason='power must be one of %s'
+                % ', '.join(actions.POWER_CHOICES))
         args['power'] = power
     design, nodes = deploy.select_nodes(design_ref, node_filter_doc)
     db.sync_nodes(design['nodes'], design_ref)

@@ -6,7 +6,7 @@ Each problem becomes one status message whose context is the document and
 field it concerns, so ``drydock2 design validate`` can list them all.
 """
 
-from drydockd.manager import design
+from drydockd.site import design
 
 
 def validate_design(db, design_ref, created_by=None):

@@ -13,20 +13,17 @@ import re
 
 import fastjsonschema
 
+from drydockd.common import actions
 from drydockd.common import exception
 
 API_VERSION = '1'
 
 # Executor methods and the reply method each one answers with.
-REQUESTS = {
+REQUESTS = dict({
     'task_deploy': 'deploy_resp',
     'stop_deploy_task': 'deploy_resp',
     'echo': 'echo_resp',
-    'verify_nodes': 'verify_nodes_resp',
-    'power': 'power_resp',
-    'image_provision': 'provision_resp',
-    'remove_nodes': 'remove_nodes_resp',
-}
+}, **actions.NODE_METHODS)
 REPORTS = frozenset(REQUESTS.values()) | {'node_agent_resp'}
 # Handled at once by every executor (service fanout), never queued.
 CONTROL = frozenset(('stop_deploy_task',))

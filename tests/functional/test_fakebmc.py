@@ -10,7 +10,7 @@ import yaml
 
 import fakebmc_fixtures as fx
 from drydockd.common import exception
-from drydockd.executor.drivers import ipmi
+from drydockd.oob import ipmi
 
 
 def ipmitool(node, *command):

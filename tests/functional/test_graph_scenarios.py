@@ -14,8 +14,8 @@ import time
 import pytest
 
 from drydockd.common import exception
-from drydockd.manager import design as design_mod
-from drydockd.manager import serializer
+from drydockd.site import design as design_mod
+from drydockd.graph import serializer
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir,
                                 'unit', 'executor', 'graph'))

@@ -247,7 +247,7 @@ class Connection(api.Connection):
             return [dict(row) for row in session.execute(query).mappings()]
 
     @_retry_on_deadlock
-    def soft_delete_task(self, task_id, deleted_by=None):
+    def soft_delete_task(self, task_id):
         with self._session() as session:
             task = self._get_task_row(session, task_id)
             if task.deleted_at is None:
@@ -317,9 +317,3 @@ class Connection(api.Connection):
                     reason='task %s already ended (%s)' % (task.id,
                                                            task.status))
             return _task_dict(task)
-
-    def ping(self):
-        """Cheap connectivity check for startup and health."""
-        with self._session() as session:
-            session.execute(sa.text('SELECT 1'))
-

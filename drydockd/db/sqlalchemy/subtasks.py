@@ -9,6 +9,7 @@ its subtasks have, with the result voted from them.
 
 import sqlalchemy as sa
 
+from drydockd.common import actions
 from drydockd.common import states
 from drydockd.db import models
 from drydockd.db.sqlalchemy import endings
@@ -75,7 +76,7 @@ def apply_agent_reports(session, entries, nodes):
         return set()
     waiting = session.scalars(sa.select(T).where(
         T.node_id.in_(ids), T.parent_id.is_not(None),
-        T.action == 'provision_nodes',
+        T.action.in_(actions.AGENT_ACTIONS),
         # An agent can be quicker than its executor's own report.
         T.status.in_(('queued', 'running')))).all()
     parents = set()

@@ -8,8 +8,9 @@ task goes to the wrapped transport unchanged.
 
 from concurrent import futures
 
-from drydockd.executor.drivers import base as drivers
 from drydockd.executor.transports import base
+from drydockd.graph import vocabulary
+from drydockd.oob import base as drivers
 
 ACTIONS = {
     'power_on': lambda driver, node: driver.set_power_state(
@@ -18,6 +19,7 @@ ACTIONS = {
         node, drivers.POWER_OFF),
     'reboot': lambda driver, node: driver.reboot(node),
 }
+assert set(ACTIONS) == vocabulary.POWER_TYPES
 
 
 def needs_oob(tasks_graph):

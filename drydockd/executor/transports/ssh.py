@@ -44,10 +44,10 @@ import threading
 import time
 
 from drydockd.executor.transports import base
+from drydockd.graph.vocabulary import MASTER
 
 LOG = logging.getLogger(__name__)
 
-MASTER = 'master'
 DEFAULTS = {'ssh_binary': 'ssh', 'user': None, 'port': None,
             'identity_file': None, 'known_hosts_file': None,
             'connect_timeout': 10, 'output_tail_bytes': 4096,

@@ -54,7 +54,7 @@ def engine(url):
 
 
 def scripts():
-    return alembic_script.ScriptDirectory(migration.migrations_dir())
+    return alembic_script.ScriptDirectory(migration.MIGRATIONS)
 
 
 def revisions():

@@ -4,8 +4,8 @@ import threading
 
 from drydockd.common import exception
 from drydockd.executor import node_methods
-from drydockd.executor.drivers import base
-from drydockd.executor.drivers import fake
+from drydockd.oob import base
+from drydockd.oob import fake
 from drydockd.executor.transports import oob
 
 

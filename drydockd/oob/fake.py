@@ -9,7 +9,7 @@ exception through :attr:`FakeStore.faults`.
 import dataclasses
 import threading
 
-from drydockd.executor.drivers import base
+from drydockd.oob import base
 
 
 @dataclasses.dataclass

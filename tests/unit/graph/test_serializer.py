@@ -1,9 +1,10 @@
-"""The deployment graph serializer (drydockd.manager.serializer)."""
+"""The deployment graph serializer (drydockd.graph.serializer)."""
 
 import pytest
 
 from drydockd.common import exception
-from drydockd.manager import serializer
+from drydockd.graph import model
+from drydockd.graph import serializer
 
 NODES = [{'id': 1, 'name': 'ctl1', 'roles': ['controller'], 'rack': 'r1'},
          {'id': 2, 'name': 'ctl2', 'roles': ['controller']},
@@ -162,16 +163,15 @@ def test_required_for_cycle():
         _problems(tasks)
 
 
-def test_check_acyclic_on_a_placed_graph():
+def test_cycles_of_a_placed_graph_are_named_by_the_model():
     graph = {'1': [{'id': 'x', 'requires': [{'name': 'y', 'node_id': '2'}]}],
              '2': [{'id': 'y', 'requires': [{'name': 'x', 'node_id': '1'}]}],
              'null': [{'id': 's', 'requires': []}]}
-    with pytest.raises(exception.GraphCycle) as caught:
-        serializer.check_acyclic(graph)
-    assert 'x@1 -> y@2 -> x@1' in str(caught.value)
-    serializer.check_acyclic({'1': [{'id': 'x', 'requires': [
+    assert model.Graph(graph).cycle == 'x@1 -> y@2 -> x@1'
+    assert model.Graph({'1': [{'id': 'x', 'requires': [
         {'name': 's', 'node_id': None}]}], 'null': [{'id': 's',
-                                                     'requires': []}]})
+                                                     'requires': []}]}
+    ).cycle is None
 
 
 def test_bad_strategy_and_parameters_are_problems():

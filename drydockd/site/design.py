@@ -13,9 +13,9 @@ import urllib.request
 import yaml
 
 from drydockd.common import exception
+from drydockd.graph.vocabulary import MASTER
+from drydockd.graph.vocabulary import TASK_TYPES
 
-TASK_TYPES = ('shell', 'master_shell', 'reboot', 'power_on', 'power_off',
-              'sync', 'stage', 'skipped', 'noop')
 MAX_DESIGN_BYTES = 16 * 1024 * 1024
 HTTP_TIMEOUT = 30
 
@@ -66,7 +66,7 @@ def problems(ref):
     Beyond the document checks, the deployment graph is built over every
     node so cycles and dangling references are reported here too.
     """
-    from drydockd.manager import serializer
+    from drydockd.graph import serializer
     try:
         doc = yaml.safe_load(fetch(ref))
     except exception.DesignError as exc:
@@ -187,7 +187,7 @@ def _validate_tasks(tasks, roles, problems):
                             % (where, task.get('type'), ', '.join(TASK_TYPES)))
         wanted = task.get('roles', task.get('groups', [])) or []
         for role in [wanted] if isinstance(wanted, str) else wanted:
-            if role not in ('*', 'master') and role not in roles:
+            if role not in ('*', MASTER) and role not in roles:
                 problems.append('%s.roles: unknown role %r' % (where, role))
         for key in ('requires', 'required_for'):
             for dep in task.get(key, []) or []:

@@ -15,7 +15,7 @@ import threading
 
 from drydockd.common import states
 from drydockd.executor import reporting
-from drydockd.executor.graph import engine as engine_mod
+from drydockd.executor.engine import engine as engine_mod
 from drydockd.executor.transports import fake
 from drydockd.messaging import schemas
 

@@ -16,16 +16,11 @@ through its vertices, and fixing the named one is where to start).
 
 import collections
 
-from drydockd.executor.graph import strategy
+from drydockd.graph import strategy
+from drydockd.graph.vocabulary import UNPLACED_TYPES
+from drydockd.graph.vocabulary import roles_of
 
 MAX_CYCLES = 10
-NO_PLACEMENT_TYPES = ('stage', 'sync', 'master_shell', 'skipped', 'noop')
-
-
-def roles_of(task):
-    """A task's roles (``roles`` or Fuel's ``groups``) as a list."""
-    roles = task.get('roles', task.get('groups')) or []
-    return [roles] if isinstance(roles, str) else list(roles)
 
 
 def unknown_references(tasks):
@@ -55,7 +50,7 @@ def placement_problems(tasks, placed, scope='selected node'):
     problems = []
     for task in tasks:
         if placed[task['id']] or task.get('optional') \
-                or task.get('type') in NO_PLACEMENT_TYPES:
+                or task.get('type') in UNPLACED_TYPES:
             continue
         roles = roles_of(task)
         if roles:

@@ -27,7 +27,7 @@ later one, so the designs are acyclic. From the replayed history rows:
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drydockd.manager import serializer
+from drydockd.graph import serializer
 
 import graph_history
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from drydockd.executor.graph import fault_tolerance
-from drydockd.executor.graph import model
-from drydockd.executor.graph import strategy
+from drydockd.executor.engine import fault_tolerance
+from drydockd.graph import model
+from drydockd.graph import strategy
 
 
 def item(name, *requires, kind='shell', **params):

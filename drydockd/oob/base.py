@@ -1,8 +1,8 @@
 """Out-of-band driver interfaces: small ABCs in the style of Ironic's.
 
 A driver talks to one node's BMC per call. Implementations: ``ipmi``
-(pyghmi, :mod:`drydockd.executor.drivers.ipmi`) and ``fake`` (in memory,
-:mod:`drydockd.executor.drivers.fake`).
+(pyghmi, :mod:`drydockd.oob.ipmi`) and ``fake`` (in memory,
+:mod:`drydockd.oob.fake`).
 
 Every method takes an :class:`OOBInfo` and raises only drydock exceptions
 (:mod:`drydockd.common.exception`), each naming the node, never the

@@ -8,9 +8,9 @@ import pytest
 
 import fakebmc_fixtures as fx
 from drydockd.common import exception
-from drydockd.executor.drivers import base
-from drydockd.executor.drivers import fake
-from drydockd.executor.drivers import ipmi
+from drydockd.oob import base
+from drydockd.oob import fake
+from drydockd.oob import ipmi
 
 TIMEOUT = 1.5
 FAULTS = {'node02': ('wrongpass', None), 'node03': ('slow', 3.0),

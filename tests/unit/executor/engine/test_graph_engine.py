@@ -3,7 +3,7 @@
 import threading
 import time
 
-from drydockd.executor.graph import engine as engine_mod
+from drydockd.executor.engine import engine as engine_mod
 from drydockd.executor.transports import base
 
 import graph_history

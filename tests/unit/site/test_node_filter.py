@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 import pytest
 
 from drydockd.common import exception
-from drydockd.manager import node_filter
+from drydockd.site import node_filter
 
 NODES = [
     {'id': 1, 'name': 'a', 'labels': {'type': 'physical', 'color': 'blue'},

@@ -19,9 +19,9 @@ instant types weigh nothing.
 
 import collections
 
-SYNC = 'null'
-MASTER = 'master'
-INSTANT_TYPES = frozenset(('stage', 'sync', 'noop', 'skipped'))
+from drydockd.graph import validation
+from drydockd.graph.vocabulary import INSTANT_TYPES
+from drydockd.graph.vocabulary import SYNC
 
 
 class Graph:
@@ -107,20 +107,13 @@ class Graph:
                     ready.append(child)
         if len(order) == len(self.items):
             return order, None
-        left = {v for v, n in enumerate(indegree) if n > 0}
-        return order, self._cycle_path(left)
-
-    def _cycle_path(self, left):
-        """Walk ``requires`` inside the unsorted remainder until a vertex
-        repeats: every remaining vertex has a remaining dependency."""
-        vertex, seen, path = min(left), {}, []
-        while vertex not in seen:
-            seen[vertex] = len(path)
-            path.append(vertex)
-            vertex = next(d for d in self.requires[vertex] if d in left)
-        cycle = path[seen[vertex]:] + [vertex]
-        return ' -> '.join('%s@%s' % (self.names[v], self.uid_of(v))
-                           for v in cycle)
+        left = [v for v, n in enumerate(indegree) if n > 0]
+        members = set(left)
+        cycles = validation.find_cycles(
+            left, {v: [d for d in self.requires[v] if d in members]
+                   for v in left},
+            lambda v: '%s@%s' % (self.names[v], self.uid_of(v)))
+        return order, cycles[0]
 
     def _ranks(self):
         chain = [0.0] * len(self.items)

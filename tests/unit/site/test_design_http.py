@@ -7,7 +7,7 @@ import pytest
 
 import conftest
 from drydockd.common import exception
-from drydockd.manager import design
+from drydockd.site import design
 
 SITE = open(conftest.DEMO_SITE, 'rb').read()
 

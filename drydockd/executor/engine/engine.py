@@ -56,10 +56,11 @@ import logging
 import threading
 import time
 
-from drydockd.executor.graph import fault_tolerance
-from drydockd.executor.graph import model
-from drydockd.executor.graph import queues
-from drydockd.executor.graph import strategy
+from drydockd.executor.engine import fault_tolerance
+from drydockd.executor.engine import queues
+from drydockd.graph import model
+from drydockd.graph import strategy
+from drydockd.graph import vocabulary
 from drydockd.messaging.schemas import utcnow
 
 LOG = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class Engine:
         self.node_done = [0] * nodes
         self.node_failed = [False] * nodes
         self.node_halted = [False] * nodes
-        self.counts_busy = [uid != model.SYNC for uid in graph.uids]
+        self.counts_busy = [uid != vocabulary.SYNC for uid in graph.uids]
         self.deadlines = []       # (monotonic, vertex, attempt, timeout)
         self.queues = queues.ReadyQueues(graph, strategy.Limits(graph),
                                          self.state)
@@ -148,7 +149,7 @@ class Engine:
             work.append((vertex, SKIPPED, utcnow(), 'dry run', None))
         elif kind == 'skipped':
             work.append((vertex, SKIPPED, utcnow(), None, None))
-        elif kind in model.INSTANT_TYPES:
+        elif kind in vocabulary.INSTANT_TYPES:
             self.started[vertex] = now = utcnow()
             work.append((vertex, READY, now, None, None))
         else:
@@ -358,7 +359,7 @@ class Engine:
         if self.dry_run:
             return
         for node, uid in enumerate(self.graph.uids):
-            if uid != model.SYNC:
+            if uid != vocabulary.SYNC:
                 self.reporter.node(uid, status=status_of(node),
                                    progress=progress)
 

@@ -18,9 +18,9 @@ import pytest
 
 # Run as a script, this file needs tests/ (fakebmc_fixtures) on the path.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__))))))
+    os.path.abspath(__file__)))))
 import fakebmc_fixtures as fx  # noqa: E402
-from drydockd.executor.drivers import pyghmi_compat  # noqa: E402
+from drydockd.oob import pyghmi_compat  # noqa: E402
 
 THIS = __file__
 PASSWORD = 'pw-compat'

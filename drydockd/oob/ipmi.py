@@ -3,7 +3,7 @@
 This is the only drydock module that drives BMCs with pyghmi. Each call
 opens a fresh session (login, command, logout), because real BMCs have
 few session slots and pyghmi's session reuse is broken (see
-:mod:`drydockd.executor.drivers.pyghmi_compat`).
+:mod:`drydockd.oob.pyghmi_compat`).
 
 Every BMC call is bounded three ways, so one bad BMC cannot hold up the
 others:
@@ -28,13 +28,13 @@ import logging
 import threading
 import time
 
-import tenacity
 from pyghmi import exceptions as pyghmi_exc
 from pyghmi.ipmi import command as ipmi_command
+import tenacity
 
 from drydockd.common import exception
-from drydockd.executor.drivers import base
-from drydockd.executor.drivers import pyghmi_compat
+from drydockd.oob import base
+from drydockd.oob import pyghmi_compat
 
 LOG = logging.getLogger(__name__)
 
@@ -308,7 +308,6 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
         return exception.OOBError(node=node.name, reason=failure.detail)
 
 
-IPMIPower = IPMIDriver
 IPMIManagement = IPMIDriver
 
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from drydockd.common import exception
-from drydockd.manager import design
+from drydockd.site import design
 
 SECRET = 'hunter2-never-shown'
 

@@ -10,7 +10,8 @@
 
 The limit counts *running* vertices of the task, so a retry keeps its slot
 and a waiting vertex takes no slot. Vertices refused a slot wait in a
-per-task heap of ranks until a slot frees (see Engine._release_slot).
+per-task heap of ranks until a slot frees (see
+executor.engine.queues.ReadyQueues.release_slot).
 """
 
 import logging

@@ -26,17 +26,17 @@ from design roles with a ``fault_tolerance``: a count, or a percentage of
 the role's selected nodes rounded down) and ``node_facts`` (per node uid:
 id, name, roles, rack and the optional ``ssh`` mapping, for transports).
 
-Nothing is returned for a graph that cannot run: see graph_validation.
+Nothing is returned for a graph that cannot run: see graph.validation.
 """
 
 import math
 
 from drydockd.common import exception
-from drydockd.manager import graph_validation as checks
-
-SYNC = 'null'      # key of the sync pseudo-node in tasks_graph
-MASTER = 'master'
-SYNC_TYPES = ('stage', 'sync')
+from drydockd.graph import validation as checks
+from drydockd.graph.vocabulary import MASTER
+from drydockd.graph.vocabulary import SYNC
+from drydockd.graph.vocabulary import SYNC_TYPES
+from drydockd.graph.vocabulary import roles_of
 
 
 def place(task, nodes):
@@ -45,7 +45,7 @@ def place(task, nodes):
         return [SYNC]
     if task.get('type') == 'master_shell':
         return [MASTER]
-    roles = set(checks.roles_of(task))
+    roles = set(roles_of(task))
     placed = [MASTER] if MASTER in roles else []
     roles.discard(MASTER)
     if roles:
@@ -95,17 +95,6 @@ def serialize(tasks, nodes, roles=None, design_nodes=None):
     return graph, {'task_names': [t['id'] for t in tasks],
                    'fault_tolerance_groups': groups,
                    'node_facts': node_facts(nodes)}
-
-
-def check_acyclic(graph):
-    """Raise GraphCycle naming every cycle of a placed ``tasks_graph``."""
-    edges = {(uid, item['id']): [
-        (SYNC if d['node_id'] is None else str(d['node_id']), d['name'])
-        for d in item.get('requires') or ()]
-        for uid, items in graph.items() for item in items}
-    cycles = checks.placed_cycles(edges)
-    if cycles:
-        raise exception.GraphCycle(path='; '.join(cycles))
 
 
 def _same_node_requires(tasks, known):
@@ -181,7 +170,7 @@ def _cross_targets(ref, task, placed, role_of):
     matches ``ref['role']``."""
     role = ref.get('role', '*')
     if role == 'self':
-        wanted = set(checks.roles_of(task))
+        wanted = set(roles_of(task))
     else:
         wanted = {role} if isinstance(role, str) or role is None \
             else set(role)

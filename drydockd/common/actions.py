@@ -1,0 +1,65 @@
+"""Every task action, in one table.
+
+A node action creates one subtask per selected node and casts one work
+message to an executor ``method``, which answers with ``reply`` reports.
+Adding a node action is one entry in ``NODE_ACTIONS`` plus its executor
+handler (``drydockd.executor.node_methods.HANDLERS``); the manager, the
+work-plane protocol, the state rules and the receiver read this table.
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeAction:
+    """:param name: the task action callers ask for.
+    :param method: the executor method of the work message.
+    :param reply: the report method the executor answers with.
+    :param node_status: the status the nodes take when the task starts
+        (None: left as they are).
+    :param args: fixed arguments of the work message.
+    :param awaits_agent: a node's part ends with its node agent's report,
+        not the executor's.
+    """
+
+    name: str
+    method: str
+    reply: str
+    node_status: str | None = None
+    args: dict = dataclasses.field(default_factory=dict)
+    awaits_agent: bool = False
+
+
+NODE_ACTIONS = {a.name: a for a in (
+    NodeAction('verify_nodes', 'verify_nodes', 'verify_nodes_resp'),
+    # Ready for provisioning: a known power state, off.
+    NodeAction('prepare_nodes', 'power', 'power_resp', args={'power': 'off'}),
+    NodeAction('provision_nodes', 'image_provision', 'provision_resp',
+               node_status='provisioning', awaits_agent=True),
+    NodeAction('destroy_nodes', 'remove_nodes', 'remove_nodes_resp',
+               node_status='removing'),
+    NodeAction('power_nodes', 'power', 'power_resp'),
+)}
+
+DEPLOY = 'deploy_nodes'
+# Ended by the manager at once; no executor is involved.
+DESIGN_ACTIONS = ('validate_design', 'prepare_site')
+# Site-wide names for node actions over every node of the design.
+SITE_ALIASES = {'verify_site': 'verify_nodes'}
+# What create_task accepts (power_nodes is reached through set_node_power).
+SUPPORTED = (DESIGN_ACTIONS + tuple(SITE_ALIASES)
+             + tuple(a for a in NODE_ACTIONS if a != 'power_nodes')
+             + (DEPLOY,))
+POWER_CHOICES = ('on', 'off', 'cycle', 'status')
+
+# Executor methods of node actions and the report each answers with.
+NODE_METHODS = {a.method: a.reply for a in NODE_ACTIONS.values()}
+# Actions whose nodes finish when their node agents report.
+AGENT_ACTIONS = tuple(a.name for a in NODE_ACTIONS.values()
+                      if a.awaits_agent)
+
+
+def awaits_agent(method):
+    """True if the executor ``method`` leaves each node to its agent."""
+    return any(a.awaits_agent for a in NODE_ACTIONS.values()
+               if a.method == method)
