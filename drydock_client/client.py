@@ -1,21 +1,25 @@
-"""drydock's public API for Python callers: other daemons and scripts.
+"""drydock's public API for Python callers: the CLI, other daemons, scripts.
 
-A thin, documented layer over :class:`drydock_client.rpcapi.DrydockAPI`
-(the only code that knows RPC method names and versions). It adds what a
-caller otherwise writes by hand:
+:class:`Client` is the only code that knows RPC method names and versions
+(as Ironic's ``ConductorAPI`` is). Each method prepares the lowest API
+version that supports the arguments it sends, so a newer client keeps
+working with an older manager, and ``version_cap`` pins the highest version
+sent during rolling upgrades.
 
-- no ``context`` argument: the caller's name travels in every request;
-- ``version_cap``: pin the highest RPC API version sent, for rolling
-  upgrades (an older manager keeps working with a newer caller);
-- a quick broker check (:func:`check_broker`): "cannot reach" in seconds
-  instead of oslo.messaging retrying its connection forever;
-- bounded send retries, so a broker that goes away mid-run raises
-  ``MessageDeliveryFailure`` instead of blocking.
+API version history:
 
-Errors are the typed exceptions of :mod:`drydockd.common.exception`
-(``TaskNotFound``, ``InvalidInput``, ``NodeLocked``, ...), re-raised on
-the caller's side by oslo.messaging; ``exc.args[0]`` is the one-line
-message. Example::
+    1.0 - Initial version: create_task, get_task, list_tasks, delete_task,
+          get_deployment_history.
+    1.1 - Added stop_task.
+    1.2 - Added list_nodes, get_node, set_node_power; create_task takes
+          verify_site, prepare_site, verify_nodes, prepare_nodes,
+          provision_nodes and destroy_nodes.
+    1.3 - list_tasks takes limit and marker (pagination by id).
+
+Errors are the classes of :mod:`drydock_client.exceptions`, whatever the
+transport, with a one-line ``exc.message``. Nothing here imports
+``drydockd``: the client installs and runs without drydock's server.
+Example::
 
     from drydock_client import client
 
@@ -24,35 +28,23 @@ message. Example::
     task = dd.create_task('deploy_nodes', 'file:///srv/site.yaml')
     print(dd.get_task(task['id'])['status'])
     dd.close()
-
-A daemon that already has an oslo.messaging transport passes it instead:
-``client.Client(transport, version_cap=CONF.drydock_version_cap)``. The
-transport must allow ``drydockd.common.exception`` as a remote exception
-module (``allowed_remote_exmods``) to get typed errors; otherwise errors
-arrive as ``oslo_messaging.RemoteError``. See docs/integration.md.
 """
 
 import getpass
+import re
 import time
 
-import oslo_messaging as messaging
+from drydock_client import exceptions
 
-from drydock_client import rpcapi
-
-ALLOWED_EXMODS = ['drydockd.common.exception']
+# NOTE: must be in sync with drydockd.manager.manager.RPC_API_VERSION
+RPC_API_VERSION = '1.3'
+EXCHANGE = 'drydock'    # the manager's oslo.messaging control exchange
+TOPIC = 'drydock'
 FINAL_STATUSES = ('complete', 'terminated')
 DEFAULT_AMQP_PORT = 5672
-
-
-class BrokerUnreachable(Exception):
-    """No broker of the transport URL accepted a connection.
-
-    ``args[0]`` is one line naming the hosts and the reason.
-    """
-
-
-class WaitTimeout(Exception):
-    """A task did not end within the time a caller allowed."""
+# create_task actions that managers older than 1.2 do not know.
+ACTIONS_SINCE_1_2 = ('verify_site', 'prepare_site', 'verify_nodes',
+                     'prepare_nodes', 'provision_nodes', 'destroy_nodes')
 
 
 def default_user():
@@ -76,6 +68,7 @@ def check_broker(conf, url, timeout=5.0):
     :raises: BrokerUnreachable with the reason of the last host tried.
     """
     import kombu
+    import oslo_messaging as messaging
 
     parsed = messaging.TransportURL.parse(conf, url)
     if parsed.transport not in ('rabbit', 'kombu'):
@@ -102,8 +95,14 @@ def check_broker(conf, url, timeout=5.0):
             last = exc
         finally:
             conn.release()
-    raise BrokerUnreachable('Cannot reach the message broker at %s'
-                            % '; '.join(problems)) from last
+    raise exceptions.BrokerUnreachable(
+        'Cannot reach the message broker at %s' % '; '.join(problems)) \
+        from last
+
+
+def mask_url(url):
+    """A transport URL without its password."""
+    return re.sub(r'(//[^:/@]*:)[^@/]*@', r'\1****@', url)
 
 
 def _rabbit_option(conf, name, default):
@@ -119,27 +118,39 @@ def _first_line(exc):
 
 
 class Client:
-    """drydock's RPC API (topic ``drydock``), one method per API method.
+    """drydock's RPC API, one method per API method.
 
     :param transport: an oslo.messaging RPC transport.
     :param topic: the manager's topic (``[manager] topic``).
+    :param exchange: the manager's control exchange (``drydock``); a
+        transport's own default (``openstack``) never reaches drydock.
     :param version_cap: highest RPC API version to send, e.g. ``'1.0'``
         while some managers are older. None: the newest this client knows
-        (:attr:`RPC_API_VERSION`). A method newer than the cap raises
-        ``InvalidInput`` before anything is sent.
+        (:data:`RPC_API_VERSION`). A method newer than the cap raises
+        ``UnsupportedVersion`` before anything is sent.
     :param timeout: seconds to wait for a reply to a call.
     :param retry: connection retries when sending (None: forever, 0: none).
     :param user: recorded as ``created_by``/``terminated_by``.
+    :param rpc_client: an object with oslo.messaging ``RPCClient``'s
+        ``prepare``/``can_send_version``/``version_cap``, used instead of
+        ``transport`` (the embedded default hosts the API in-process).
     """
 
-    RPC_API_VERSION = rpcapi.DrydockAPI.RPC_API_VERSION
+    RPC_API_VERSION = RPC_API_VERSION
 
-    def __init__(self, transport, topic='drydock', version_cap=None,
-                 timeout=60, retry=3, user=None):
+    def __init__(self, transport=None, topic=TOPIC, version_cap=None,
+                 timeout=60, retry=3, user=None, exchange=EXCHANGE,
+                 rpc_client=None):
         self.transport = transport
-        self.api = rpcapi.DrydockAPI(transport, topic=topic,
-                                     version_cap=version_cap,
-                                     timeout=timeout, retry=retry)
+        self.timeout = timeout
+        if rpc_client is None:
+            import oslo_messaging as messaging
+            target = messaging.Target(exchange=exchange, topic=topic,
+                                      version='1.0')
+            rpc_client = messaging.get_rpc_client(
+                transport, target, version_cap=version_cap or RPC_API_VERSION,
+                timeout=timeout, retry=retry)
+        self.rpc = rpc_client
         self.context = {'user': user or default_user()}
         self._owns_transport = False
 
@@ -154,11 +165,16 @@ class Client:
         :param check: run :func:`check_broker` first.
         :raises: BrokerUnreachable.
         """
+        import oslo_messaging as messaging
         if conf is None:
             from oslo_config import cfg
             conf = cfg.CONF
-        transport = messaging.get_rpc_transport(
-            conf, url=url, allowed_remote_exmods=ALLOWED_EXMODS)
+        try:
+            transport = messaging.get_rpc_transport(conf, url=url)
+        except (messaging.InvalidTransportURL,
+                messaging.DriverLoadFailure) as exc:
+            raise exceptions.InvalidInput('Bad transport URL %s: %s' % (
+                mask_url(url), _first_line(exc))) from exc
         if check:
             check_broker(conf, url, connect_timeout)
         client = cls(transport, **kwargs)
@@ -167,15 +183,33 @@ class Client:
 
     @property
     def version_cap(self):
-        return self.api.client.version_cap
+        return self.rpc.version_cap
 
     def can_send_version(self, version):
         """True if ``version`` is within the version cap."""
-        return self.api.client.can_send_version(version)
+        return self.rpc.can_send_version(version)
+
+    def _send(self, version, method, cast=False, **kwargs):
+        """Prepare ``version``, then call (or cast) ``method``."""
+        if not self.rpc.can_send_version(version):
+            raise exceptions.UnsupportedVersion(
+                '%s needs RPC API %s; the version cap is %s'
+                % (method, version, self.version_cap))
+        prepared = self.rpc.prepare(version=version)
+        try:
+            if cast:
+                return prepared.cast(self.context, method, **kwargs)
+            return prepared.call(self.context, method, **kwargs)
+        except Exception as exc:
+            error = exceptions.translate(exc, self.timeout)
+            if error is None or error is exc:
+                raise
+            raise error from exc
 
     def create_task(self, action, design_ref, node_filter=None,
                     dry_run=False):
-        """Create and start a task; returns its task document (1.0).
+        """Create and start a task; returns its task document (1.0; 1.2
+        for the node actions).
 
         :param action: ``deploy_nodes``, ``validate_design``, and since
             1.2 ``verify_site``, ``prepare_site``, ``verify_nodes``,
@@ -184,11 +218,11 @@ class Client:
         :param node_filter: a Drydock node filter (docs/tasks.md); None
             selects every node of the design.
         :raises: InvalidInput, UnsupportedAction, DesignError, GraphCycle,
-            NodeLocked.
+            GraphInvalid, NodeLocked.
         """
-        return self.api.create_task(self.context, action, design_ref,
-                                    node_filter=node_filter,
-                                    dry_run=dry_run)
+        return self._send(_create_version(action), 'create_task',
+                          action=action, design_ref=design_ref,
+                          node_filter=node_filter, dry_run=dry_run)
 
     def create_task_async(self, action, design_ref, node_filter=None,
                           dry_run=False):
@@ -197,27 +231,31 @@ class Client:
         Errors are logged by the manager only; poll :meth:`list_tasks`
         to find the task.
         """
-        self.api.create_task(self.context, action, design_ref,
-                             node_filter=node_filter, dry_run=dry_run,
-                             cast=True)
+        self._send(_create_version(action), 'create_task', cast=True,
+                   action=action, design_ref=design_ref,
+                   node_filter=node_filter, dry_run=dry_run)
 
     def get_task(self, task_id):
         """The task document by id or uuid (1.0). :raises: TaskNotFound."""
-        return self.api.get_task(self.context, task_id)
+        return self._send('1.0', 'get_task', task_id=task_id)
 
     def list_tasks(self, statuses=None, include_deleted=False, limit=None,
                    marker=None):
-        """Task summaries, newest first (1.0; ``limit``/``marker`` 1.3).
+        """Task summaries, newest first (1.0). ``limit``/``marker`` (1.3)
+        page by id: at most ``limit`` tasks with ids below ``marker``.
 
         :raises: InvalidInput.
         """
-        return self.api.list_tasks(self.context, statuses=statuses,
-                                   include_deleted=include_deleted,
-                                   limit=limit, marker=marker)
+        if limit is None and marker is None:
+            return self._send('1.0', 'list_tasks', statuses=statuses,
+                              include_deleted=include_deleted)
+        return self._send('1.3', 'list_tasks', statuses=statuses,
+                          include_deleted=include_deleted, limit=limit,
+                          marker=marker)
 
     def delete_task(self, task_id):
         """Soft-delete a task (1.0). :raises: TaskNotFound."""
-        return self.api.delete_task(self.context, task_id)
+        return self._send('1.0', 'delete_task', task_id=task_id)
 
     def get_deployment_history(self, task_id, nodes=None, statuses=None,
                                tasks_names=None, include_summary=False):
@@ -225,26 +263,26 @@ class Client:
 
         :raises: TaskNotFound, InvalidInput.
         """
-        return self.api.get_deployment_history(
-            self.context, task_id, nodes=nodes, statuses=statuses,
-            tasks_names=tasks_names, include_summary=include_summary)
+        return self._send('1.0', 'get_deployment_history', task_id=task_id,
+                          nodes=nodes, statuses=statuses,
+                          tasks_names=tasks_names,
+                          include_summary=include_summary)
 
     def stop_task(self, task_id):
         """Stop a task (1.1): running graph tasks finish, the rest are
         skipped, it ends ``terminated``.
 
-        :raises: TaskNotFound; InvalidInput if it already ended or the
-            version cap is below 1.1 (nothing is sent then).
+        :raises: TaskNotFound; InvalidInput if it already ended.
         """
-        return self.api.stop_task(self.context, task_id)
+        return self._send('1.1', 'stop_task', task_id=task_id)
 
     def list_nodes(self):
         """Every node, without BMC credentials (1.2)."""
-        return self.api.list_nodes(self.context)
+        return self._send('1.2', 'list_nodes')
 
     def get_node(self, node_id):
         """One node by id or name (1.2). :raises: NodeNotFound."""
-        return self.api.get_node(self.context, node_id)
+        return self._send('1.2', 'get_node', node_id=node_id)
 
     def set_node_power(self, node_id, power):
         """Power a node ``on``/``off``/``cycle`` or read its ``status``
@@ -252,7 +290,8 @@ class Client:
 
         :raises: NodeNotFound, InvalidInput, NodeLocked.
         """
-        return self.api.set_node_power(self.context, node_id, power)
+        return self._send('1.2', 'set_node_power', node_id=node_id,
+                          power=power)
 
     def wait(self, task_id, timeout=None, interval=1.0, on_update=None):
         """Poll until the task is ``complete`` or ``terminated``.
@@ -269,11 +308,16 @@ class Client:
             if doc['status'] in FINAL_STATUSES:
                 return doc
             if deadline is not None and time.monotonic() >= deadline:
-                raise WaitTimeout('task %s still %s after %ss'
-                                  % (task_id, doc['status'], timeout))
+                raise exceptions.WaitTimeout(
+                    'task %s still %s after %ss'
+                    % (task_id, doc['status'], timeout))
             time.sleep(interval)
 
     def close(self):
         """Release the transport if this client created it."""
         if self._owns_transport:
             self.transport.cleanup()
+
+
+def _create_version(action):
+    return '1.2' if action in ACTIONS_SINCE_1_2 else '1.0'

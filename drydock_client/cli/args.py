@@ -27,6 +27,14 @@ class ListAction(argparse.Action):
         setattr(namespace, self.dest, items)
 
 
+def positive_int(text):
+    """An id or a count: 1 or more, digits only."""
+    if not text.isascii() or not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError('%r is not a positive integer'
+                                         % text)
+    return int(text)
+
+
 def key_value(text):
     if '=' not in text:
         raise argparse.ArgumentTypeError('%r is not KEY=VALUE' % text)

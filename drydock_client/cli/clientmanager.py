@@ -1,164 +1,143 @@
-"""Builds the RPC client once per CLI run and turns failures into one line.
+"""Builds the one :class:`drydock_client.client.Client` of a CLI run.
 
-With the embedded default (no ``transport_url``), this process hosts the
-API endpoints itself over oslo.messaging's in-process transport, against
-the same database and work plane as ``drydockd all-in-one``. With a
-broker, the broker is checked first (``client.check_broker``) so that a
-wrong URL or a stopped RabbitMQ is one line within seconds, not an
-endless reconnect loop.
+The CLI uses the same client as every other caller. Where it reaches the
+manager depends on ``[DEFAULT] transport_url`` (or ``--os-transport-url``):
 
-Every import of oslo.messaging and drydockd happens here, lazily, so that
-``drydock2 --help`` stays fast.
+- unset or ``kombu+memory:``, the embedded default: this process hosts the
+  API itself. ``drydockd`` provides that through the ``drydock.embedded_api``
+  entry point, so the client package never imports the server, and the
+  call path loads neither oslo.messaging nor Alembic.
+- a broker: the broker is checked first (``client.check_broker``), so a
+  wrong URL or a stopped RabbitMQ is one line within seconds, not an
+  endless reconnect loop.
+
+The config file is read here with the few options the client needs; the
+daemons' other options in the same file are ignored.
 """
-
-import functools
-import re
 
 from drydock_client.cli.errors import CommandError
 
+EMBEDDED_PREFIX = 'kombu+memory:'
+ENTRY_POINTS = 'drydock.embedded_api'
 # Seconds to connect to and log in at the broker before giving up.
 CONNECT_TIMEOUT = 5.0
 # Connection retries when sending a request once the broker answered.
 SEND_RETRIES = 2
 
 
+def client_opts():
+    """The options of the config file the client reads, by group.
+
+    NOTE: the same names and defaults as drydockd's (a test keeps them in
+    sync); drydockd owns their documentation and the sample config.
+    """
+    from oslo_config import cfg
+    return {
+        'DEFAULT': [cfg.StrOpt('transport_url', secret=True),
+                    cfg.StrOpt('control_exchange', default='drydock')],
+        'manager': [cfg.StrOpt('topic', default='drydock'),
+                    cfg.StrOpt('api_version_cap'),
+                    cfg.IntOpt('rpc_timeout', default=60, min=1)],
+    }
+
+
+def read_config(config_files):
+    """A private ConfigOpts with the client's options from the files."""
+    from oslo_config import cfg
+    conf = cfg.ConfigOpts()
+    for group, opts in client_opts().items():
+        conf.register_opts(opts, group=None if group == 'DEFAULT' else group)
+    try:
+        conf(args=[], project='drydock', default_config_files=config_files)
+    except cfg.Error as exc:
+        raise CommandError('Bad configuration: %s' % _first_line(exc)) \
+            from exc
+    return conf
+
+
+def is_embedded(url):
+    return not url or url.startswith(EMBEDDED_PREFIX)
+
+
 class ClientManager:
 
     def __init__(self, config_files, transport_url, timeout):
-        self._config_files = config_files
+        self._config_files = list(config_files)
         self._url = transport_url
         self._timeout = timeout
         self._client = None
-        self._embedded = False
-        self._timeout_s = timeout
+        self._close = None
 
     @property
     def drydock(self):
         if self._client is None:
-            self._client = _SafeClient(self._connect(), self._timeout_s)
+            self._client = self._connect()
         return self._client
 
     def _connect(self):
-        from drydockd.api import rpc
-
-        from drydock_client import rpcapi
-        conf = self._parse_config()
-        url = rpc.api_url(conf, self._url)
-        self._timeout_s = self._timeout or conf.manager.rpc_timeout
-        if rpc.is_embedded(url):
-            from drydockd.api import service
-            self._embedded = True
-            service.start_embedded(conf)
-        transport = self._transport(rpc, conf, url)   # connects lazily
-        if not self._embedded:
-            self._check_broker(conf, url)
-        return rpcapi.DrydockAPI(
-            transport, topic=conf.manager.topic,
-            version_cap=conf.manager.api_version_cap,
-            timeout=self._timeout_s,
-            retry=None if self._embedded else SEND_RETRIES)
-
-    @staticmethod
-    def _check_broker(conf, url):
-        import oslo_messaging
-
-        from drydock_client import client as client_lib
-        try:
-            client_lib.check_broker(conf, url, CONNECT_TIMEOUT)
-        except client_lib.BrokerUnreachable as exc:
-            raise CommandError(str(exc)) from exc
-        except oslo_messaging.InvalidTransportURL as exc:
-            raise CommandError('Bad transport URL %s: %s' % (
-                _mask_url(url), _first_line(exc))) from exc
-
-    @staticmethod
-    def _transport(rpc, conf, url):
-        import oslo_messaging
-        try:
-            return rpc.get_transport(conf, url)
-        except (oslo_messaging.InvalidTransportURL,
-                oslo_messaging.DriverLoadFailure) as exc:
-            raise CommandError('Bad transport URL %s: %s' % (
-                _mask_url(url), _first_line(exc))) from exc
-
-    def _parse_config(self):
-        from oslo_config import cfg
-
-        from drydockd.conf import config
-        argv = []
-        for path in self._config_files:
-            argv += ['--config-file', path]
-        try:
-            return config.parse_args(argv)
-        except cfg.Error as exc:
-            raise CommandError('Bad configuration: %s'
-                               % _first_line(exc)) from exc
+        from drydock_client import client
+        conf = read_config(self._config_files)
+        url = self._url or conf.transport_url
+        options = {'topic': conf.manager.topic,
+                   'version_cap': conf.manager.api_version_cap,
+                   'timeout': self._timeout or conf.manager.rpc_timeout}
+        if is_embedded(url):
+            rpc = _embedded_api(self._config_files, options['version_cap'])
+            self._close = rpc.close
+            return client.Client(rpc_client=rpc, **options)
+        found = _broker_client(url, self._config_files,
+                               conf.control_exchange, options)
+        self._close = found.close
+        return found
 
     def close(self):
-        if self._embedded:
-            from drydockd.api import service
-            service.stop_embedded()
+        if self._close is not None:
+            self._close()
+            self._close = None
 
 
-class _SafeClient:
-    """Proxy whose calls raise CommandError with a one-line message.
-
-    The original exception stays chained (``__cause__``), so ``--debug``
-    shows where it came from.
-    """
-
-    def __init__(self, api, timeout):
-        self._api = api
-        self._timeout = timeout
-
-    def __getattr__(self, name):
-        method = getattr(self._api, name)
-
-        @functools.wraps(method)
-        def call(*args, **kwargs):
-            import oslo_messaging
-            try:
-                return method({'user': _user()}, *args, **kwargs)
-            except oslo_messaging.MessagingTimeout as exc:
-                raise CommandError(
-                    'No answer from the drydock manager within %ss (is it '
-                    'running, and is the transport URL right?)'
-                    % self._timeout) from exc
-            except oslo_messaging.RPCVersionCapError as exc:
-                raise CommandError('%s is not available: %s'
-                                   % (name, _first_line(exc))) from exc
-            except (oslo_messaging.MessageDeliveryFailure,
-                    oslo_messaging.ClientSendError) as exc:
-                raise CommandError('Could not reach drydock: %s'
-                                   % _first_line(exc)) from exc
-            except oslo_messaging.RemoteError as exc:
-                raise CommandError('drydock failed: %s: %s'
-                                   % (exc.exc_type,
-                                      _first_line(exc.value))) from exc
-            except Exception as exc:
-                if _is_drydock_error(exc):
-                    raise CommandError(_first_line(exc.args[0])) from exc
-                raise
-        return call
+def _embedded_api(config_files, version_cap):
+    from importlib import metadata
+    from drydock_client import exceptions
+    found = metadata.entry_points(group=ENTRY_POINTS)
+    if not found:
+        raise CommandError(
+            'The embedded default needs drydock\'s server (pip install '
+            'drydock) or a transport_url naming a broker')
+    open_client = next(iter(found)).load()
+    try:
+        return open_client(config_files, version_cap)
+    except Exception as exc:
+        error = exceptions.translate(exc)
+        if error is None:
+            raise
+        raise CommandError(error.message) from exc
 
 
-def _is_drydock_error(exc):
-    """Local or re-created remote ``drydockd.common.exception`` errors
-    (oslo.messaging puts remote ones in a ``..._Remote`` module)."""
-    return bool(exc.args) and type(exc).__module__.startswith(
-        'drydockd.common.exception')
+def _broker_client(url, config_files, exchange, options):
+    """A client over oslo.messaging; its options (TLS and the like) come
+    from the same config files, read into the global CONF as
+    oslo.messaging requires."""
+    from oslo_config import cfg
+    from oslo_messaging import opts as messaging_opts
 
-
-def _mask_url(url):
-    """A transport URL without its password."""
-    return re.sub(r'(//[^:/@]*:)[^@/]*@', r'\1****@', url)
+    from drydock_client import client
+    from drydock_client import exceptions
+    conf = cfg.CONF
+    for group, opts in messaging_opts.list_opts():
+        conf.register_opts(opts, group=group)
+    try:
+        conf(args=[], project='drydock', default_config_files=config_files)
+        return client.Client.from_url(
+            url, conf=conf, connect_timeout=CONNECT_TIMEOUT,
+            retry=SEND_RETRIES, exchange=exchange, **options)
+    except cfg.Error as exc:
+        raise CommandError('Bad configuration: %s' % _first_line(exc)) \
+            from exc
+    except exceptions.DrydockError as exc:
+        raise CommandError(exc.message) from exc
 
 
 def _first_line(value):
     text = str(value).strip()
     return text.splitlines()[0] if text else type(value).__name__
-
-
-def _user():
-    from drydock_client import client
-    return client.default_user()

@@ -9,18 +9,12 @@ HISTORY_STATUSES = ('pending', 'running', 'ready', 'error', 'skipped')
 COLUMNS = ('task_name', 'node_id', 'status', 'time_start', 'time_end')
 
 
-def positive_int(text):
-    if not text.isdigit():
-        raise ValueError(text)
-    return int(text)
-
-
 class ShowHistory(lister.Lister):
     """Per-node, per-graph-task execution history of a task."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('id', type=positive_int, help='task id')
+        parser.add_argument('id', type=cli_args.positive_int, help='task id')
         parser.add_argument('--nodes', action=cli_args.ListAction,
                             help='node ids (comma or space separated); '
                                  'master, null for the sync node')

@@ -15,6 +15,7 @@ import warnings
 from cliff import app
 from cliff import commandmanager
 
+from drydock_client import exceptions
 from drydock_client.cli import clientmanager
 from drydock_client.cli.errors import CommandError
 
@@ -51,7 +52,7 @@ def one_line(exc):
     """An exception as the one line an operator reads."""
     text = str(exc).strip()
     first = text.splitlines()[0] if text else ''
-    if isinstance(exc, CommandError):
+    if isinstance(exc, (CommandError, exceptions.DrydockError)):
         return first
     name = type(exc).__name__
     return '%s: %s' % (name, first) if first else name

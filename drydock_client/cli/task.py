@@ -124,12 +124,6 @@ def add_wait_arguments(parser):
                              'task goes on)')
 
 
-def positive_int(text):
-    if not text.isdigit() or int(text) == 0:
-        raise ValueError(text)
-    return int(text)
-
-
 def positive_float(text):
     value = float(text)
     if value <= 0:
@@ -201,9 +195,10 @@ class ListTasks(lister.Lister):
                             valid=TASK_STATUSES, dest='statuses')
         parser.add_argument('--all', action='store_true',
                             help='include deleted tasks')
-        parser.add_argument('--limit', type=positive_int, metavar='N',
-                            help='show at most N tasks')
-        parser.add_argument('--marker', type=positive_int, metavar='ID',
+        parser.add_argument('--limit', type=cli_args.positive_int,
+                            metavar='N', help='show at most N tasks')
+        parser.add_argument('--marker', type=cli_args.positive_int,
+                            metavar='ID',
                             help='start after task ID (the last id of the '
                                  'previous page): older tasks only')
         return parser

@@ -57,8 +57,21 @@ def get_transport(conf, url):
     return _transports[url]
 
 
+class RPCEndpoint:
+    """oslo.messaging's view of an API endpoint: its version target and
+    its ``API_METHODS`` only, each raising the endpoint's ``EXPECTED``
+    errors marked as expected (re-raised typed on the caller's side, not
+    logged here as crashes)."""
+
+    def __init__(self, endpoint):
+        self.target = messaging.Target(version=endpoint.RPC_API_VERSION)
+        expected = messaging.expected_exceptions(*endpoint.EXPECTED)
+        for name in endpoint.API_METHODS:
+            setattr(self, name, expected(getattr(endpoint, name)))
+
+
 def get_server(conf, transport, endpoints):
     target = messaging.Target(topic=conf.manager.topic, server=conf.host)
     return messaging.get_rpc_server(
-        transport, target, endpoints,
+        transport, target, [RPCEndpoint(e) for e in endpoints],
         access_policy=messaging.DefaultRPCAccessPolicy)

@@ -5,7 +5,6 @@ import threading
 
 from drydockd.api import rpc
 from drydockd.db import api as db_api
-from drydockd.db import migration
 from drydockd.manager import manager
 from drydockd.messaging import publisher as publisher_mod
 
@@ -45,30 +44,3 @@ class APIService:
         self.server.stop()
         self.server.wait()
         self.publisher.close()
-
-
-_embedded = None
-
-
-def start_embedded(conf):
-    """Host the API endpoints inside this process (the embedded default).
-
-    The CLI calls this when the API plane is in-process: it then talks to
-    its own endpoints over oslo.messaging's memory transport, against the
-    database and work plane the all-in-one daemon uses.
-    """
-    global _embedded
-    if _embedded is None:
-        migration.ensure_current(conf.database.connection,
-                                 db_api.get_instance(conf).engine,
-                                 upgrade_sqlite=True)
-        _embedded = APIService(conf, rpc.EMBEDDED_URL)
-        _embedded.start()
-    return _embedded
-
-
-def stop_embedded():
-    global _embedded
-    if _embedded is not None:
-        _embedded.shutdown()
-        _embedded = None

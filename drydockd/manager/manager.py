@@ -1,13 +1,15 @@
-"""The public RPC API endpoint (server side of drydock_client.rpcapi).
+"""The public RPC API endpoint (server side of drydock_client.client).
 
 Methods validate their input, make one workflow or DB API call and return
-JSON-safe dicts. Expected errors are declared so oslo.messaging re-raises
-them on the caller's side as typed exceptions, not logged as crashes.
+JSON-safe dicts. ``EXPECTED`` lists the errors callers are meant to get;
+the RPC server (drydockd.api.rpc) marks them so oslo.messaging re-raises
+them on the caller's side as typed exceptions instead of logging crashes.
+Nothing here imports oslo.messaging: the embedded default calls these
+methods in-process (drydockd.api.embedded), and a CLI run should not pay
+for the RPC stack it does not use.
 """
 
 import logging
-
-import oslo_messaging as messaging
 
 from drydockd.common import actions
 from drydockd.common import exception
@@ -42,14 +44,18 @@ def _check_choices(name, values, valid):
 
 
 class ManagerEndpoint:
-    target = messaging.Target(version=RPC_API_VERSION)
+    RPC_API_VERSION = RPC_API_VERSION
+    EXPECTED = _EXPECTED
+    # What callers may call (and nothing else on this object).
+    API_METHODS = ('create_task', 'get_task', 'list_tasks', 'delete_task',
+                   'get_deployment_history', 'stop_task', 'list_nodes',
+                   'get_node', 'set_node_power')
 
     def __init__(self, db, publisher, conf):
         self.db = db
         self.publisher = publisher
         self.conf = conf
 
-    @messaging.expected_exceptions(*_EXPECTED)
     def create_task(self, context, action, design_ref, node_filter=None,
                     dry_run=False):
         if action not in actions.SUPPORTED:
@@ -72,12 +78,10 @@ class ManagerEndpoint:
                             deadline_s=self.conf.manager.deploy_timeout)
         return views.task_document(task)
 
-    @messaging.expected_exceptions(*_EXPECTED)
     def get_task(self, context, task_id):
         return views.task_document(self.db.get_task(task_id,
                                                     with_messages=True))
 
-    @messaging.expected_exceptions(*_EXPECTED)
     def list_tasks(self, context, statuses=None, include_deleted=False,
                    limit=None, marker=None):
         """1.0; 1.3 added ``limit`` and ``marker`` (page by id)."""
@@ -93,11 +97,9 @@ class ManagerEndpoint:
         return [views.task_summary(t) for t in self.db.list_tasks(
             statuses, include_deleted, limit=limit, marker=marker)]
 
-    @messaging.expected_exceptions(*_EXPECTED)
     def delete_task(self, context, task_id):
         return views.task_summary(self.db.soft_delete_task(task_id))
 
-    @messaging.expected_exceptions(*_EXPECTED)
     def get_deployment_history(self, context, task_id, nodes=None,
                                statuses=None, tasks_names=None,
                                include_summary=False):
@@ -112,23 +114,19 @@ class ManagerEndpoint:
                                    tasks_names, include_summary)
         return [views.history_row(r) for r in rows]
 
-    @messaging.expected_exceptions(*_EXPECTED)
     def stop_task(self, context, task_id):
         """1.1: stop a task (terminating, then terminated)."""
         return views.task_document(
             deploy.stop(self.db, self.publisher, task_id, _user(context)))
 
-    @messaging.expected_exceptions(*_EXPECTED)
     def list_nodes(self, context):
         """1.2: every known node, without credentials."""
         return [views.node(n) for n in self.db.list_nodes()]
 
-    @messaging.expected_exceptions(*_EXPECTED)
     def get_node(self, context, node_id):
         """1.2: one node by id or name, without its credential."""
         return views.node(self.db.get_node(node_id))
 
-    @messaging.expected_exceptions(*_EXPECTED)
     def set_node_power(self, context, node_id, power):
         """1.2: power on/off/cycle/status one node; returns the task."""
         node = self.db.get_node(node_id)

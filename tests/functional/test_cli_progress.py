@@ -149,7 +149,8 @@ def test_failure_exit_status_plain_lines_and_errors(aio, tmp_path):
      'arguments are required: id'),
     (('task', 'wait', '1', '--max-wait', '-3'), 2, 'argument --max-wait'),
     (('task', 'list', '--status', 'bogus'), 2, 'invalid --status bogus'),
-    (('task', 'history', 'show', 'x'), 2, 'argument id: invalid'),
+    (('task', 'history', 'show', 'x'), 2,
+         "argument id: 'x' is not a positive integer"),
     (('--timeout', 'soon', 'task', 'list'), 2, 'drydock2: error: argument '
      '--timeout'),
     (('task', 'explode'), 2, "'task explode' is not a drydock2 command"),

@@ -181,6 +181,8 @@ def test_history_is_linear_with_one_head():
     assert len(script.get_heads()) == 1
     revs = revisions()
     assert revs[-1] == script.get_current_head()
+    # The start-up check compares with this constant, not with Alembic.
+    assert migration.HEAD == script.get_current_head()
     for previous, rev in zip([None] + revs, revs):
         assert script.get_revision(rev).down_revision == previous
 

@@ -1,25 +1,26 @@
 """The client side of the RPC API (Ironic's test_rpcapi.py, method by method).
 
 Each ``_test_rpcapi`` case checks the version a method prepares (the
-lowest that supports its signature), whether it calls or casts, and the
+lowest that supports its arguments), whether it calls or casts, and the
 exact keyword arguments sent. The server-side checks run a real
 oslo.messaging server over the in-process transport.
 """
 
 from unittest import mock
 
+from oslo_config import cfg
 import oslo_messaging as messaging
 import pytest
-from oslo_config import cfg
 
 from drydock_client import client as client_lib
-from drydock_client import rpcapi
+from drydock_client import exceptions
 from drydockd.api import rpc
 from drydockd.common import exception
 from drydockd.db import api as db_api
 from drydockd.manager import manager
 
-CTXT = {'user': 'tester'}
+USER = 'tester'
+CTXT = {'user': USER}
 
 
 @pytest.fixture(scope='module')
@@ -29,46 +30,50 @@ def transport():
     conf = cfg.CONF
     rpc.register_opts(conf)
     transport = messaging.get_rpc_transport(
-        conf, url='kombu+memory:////rpcapi-test',
-        allowed_remote_exmods=rpc.ALLOWED_EXMODS)
+        conf, url='kombu+memory:////rpcapi-test')
     yield transport
     transport.cleanup()
 
 
 def test_versions_in_sync():
-    assert rpcapi.DrydockAPI.RPC_API_VERSION == manager.RPC_API_VERSION
+    assert client_lib.RPC_API_VERSION == manager.RPC_API_VERSION
     assert client_lib.Client.RPC_API_VERSION == manager.RPC_API_VERSION
 
 
 def test_version_cap(transport):
-    assert rpcapi.DrydockAPI(transport).client.version_cap == \
-        rpcapi.DrydockAPI.RPC_API_VERSION
-    assert rpcapi.DrydockAPI(transport,
-                             version_cap='1.0').client.version_cap == '1.0'
+    assert client_lib.Client(transport).version_cap == \
+        client_lib.RPC_API_VERSION
+    assert client_lib.Client(transport, version_cap='1.0').version_cap == \
+        '1.0'
+
+
+def test_target_is_drydocks_exchange(transport):
+    """A transport's default control exchange is ``openstack``: a client
+    that names none never reaches the manager."""
+    target = client_lib.Client(transport).rpc.target
+    assert (target.exchange, target.topic) == ('drydock', 'drydock')
 
 
 def _test_rpcapi(transport, method, rpc_method, version, expected=None,
                  version_cap=None, **kwargs):
     """Call ``method`` with ``kwargs``; check prepare(version=...) and the
     call/cast it makes (``expected``: the kwargs sent, if they differ)."""
-    api = rpcapi.DrydockAPI(transport, version_cap=version_cap)
-    with mock.patch.object(api.client, 'prepare',
-                           autospec=True) as prepare:
+    api = client_lib.Client(transport, version_cap=version_cap, user=USER)
+    with mock.patch.object(api.rpc, 'prepare', autospec=True) as prepare:
         prepared = prepare.return_value
         getattr(prepared, rpc_method).return_value = 'answer'
-        result = getattr(api, method)(CTXT, **kwargs)
+        result = getattr(api, method)(**kwargs)
     # RPCClient.can_send_version() prepares too: every prepare is at
     # the method's version.
     assert prepare.call_args_list
     assert all(c == mock.call(version=version)
                for c in prepare.call_args_list), prepare.call_args_list
     sent = dict(kwargs if expected is None else expected)
-    sent.pop('cast', None)
     getattr(prepared, rpc_method).assert_called_once_with(CTXT, method,
                                                           **sent)
     other = 'call' if rpc_method == 'cast' else 'cast'
     assert not getattr(prepared, other).called
-    assert result == 'answer'
+    assert result == ('answer' if rpc_method == 'call' else None)
 
 
 def test_create_task(transport):
@@ -76,6 +81,13 @@ def test_create_task(transport):
                  action='deploy_nodes', design_ref='file:///s.yaml',
                  node_filter={'filter_set_type': 'union', 'filter_set': []},
                  dry_run=True)
+
+
+@pytest.mark.parametrize('action', client_lib.ACTIONS_SINCE_1_2)
+def test_create_task_of_a_node_action_needs_1_2(transport, action):
+    _test_rpcapi(transport, 'create_task', 'call', '1.2',
+                 action=action, design_ref='file:///s.yaml',
+                 node_filter=None, dry_run=False)
 
 
 def test_create_task_defaults(transport):
@@ -86,10 +98,15 @@ def test_create_task_defaults(transport):
                  action='validate_design', design_ref='file:///s.yaml')
 
 
-def test_create_task_cast(transport):
-    _test_rpcapi(transport, 'create_task', 'cast', '1.0',
-                 action='deploy_nodes', design_ref='file:///s.yaml',
-                 node_filter=None, dry_run=False, cast=True)
+def test_create_task_async_casts(transport):
+    api = client_lib.Client(transport, user=USER)
+    with mock.patch.object(api.rpc, 'prepare', autospec=True) as prepare:
+        api.create_task_async('deploy_nodes', 'file:///s.yaml')
+    prepare.assert_called_with(version='1.0')
+    prepare.return_value.cast.assert_called_once_with(
+        CTXT, 'create_task', action='deploy_nodes',
+        design_ref='file:///s.yaml', node_filter=None, dry_run=False)
+    assert not prepare.return_value.call.called
 
 
 def test_get_task(transport):
@@ -135,31 +152,39 @@ def test_set_node_power(transport):
                  node_id='node05', power='cycle')
 
 
+def test_every_api_method_has_a_version_test():
+    """A new client method needs its own _test_rpcapi case above."""
+    tested = {name[len('test_'):] for name in globals()
+              if name.startswith('test_')}
+    for method in manager.ManagerEndpoint.API_METHODS:
+        assert method in tested, method
+
+
 @pytest.mark.parametrize('method, kwargs', [
     ('stop_task', {'task_id': 5}),
     ('list_nodes', {}),
     ('get_node', {'node_id': 'node05'}),
     ('set_node_power', {'node_id': 'node05', 'power': 'on'}),
+    ('create_task', {'action': 'provision_nodes',
+                     'design_ref': 'file:///s.yaml'}),
 ])
 def test_newer_methods_refused_under_the_1_0_cap(transport, method, kwargs):
-    api = rpcapi.DrydockAPI(transport, version_cap='1.0')
+    api = client_lib.Client(transport, version_cap='1.0')
     with mock.patch.object(transport, '_send', autospec=True) as send:
-        with pytest.raises(exception.InvalidInput,
-                           match='%s needs RPC API 1.[12]; version_cap is '
-                                 'lower' % method):
-            getattr(api, method)(CTXT, **kwargs)
+        with pytest.raises(exceptions.UnsupportedVersion,
+                           match='%s needs RPC API 1.[12]; the version cap '
+                                 'is 1.0' % method):
+            getattr(api, method)(**kwargs)
     assert not send.called      # nothing was sent
 
 
-def test_client_wrapper_adds_context_and_retry(transport):
+def test_client_carries_user_and_retry(transport):
     dd = client_lib.Client(transport, version_cap='1.1', user='other-daemon',
                            retry=1)
-    assert dd.api.client.retry == 1
+    assert dd.rpc.retry == 1
     assert dd.version_cap == '1.1'
     assert dd.can_send_version('1.1') and not dd.can_send_version('1.2')
-    with mock.patch.object(dd.api, 'get_task', autospec=True) as get_task:
-        dd.get_task(7)
-    get_task.assert_called_once_with({'user': 'other-daemon'}, 7)
+    assert dd.context == {'user': 'other-daemon'}
 
 
 class _Endpoint(manager.ManagerEndpoint):
@@ -189,8 +214,30 @@ def test_private_method_refused_by_server(transport, server):
         raw.call(CTXT, '_private')
     assert refused.value.exc_type == 'NoSuchMethod'
     server.get_task.side_effect = exception.TaskNotFound(task=9)
-    api = rpcapi.DrydockAPI(transport, topic='drydock-rpcapi-test',
+    api = client_lib.Client(transport, topic='drydock-rpcapi-test',
                             timeout=10)
-    with pytest.raises(exception.TaskNotFound) as missing:
-        api.get_task(CTXT, 9)    # public methods answer, errors typed
-    assert missing.value.args[0] == 'Task 9 not found'
+    # Public methods answer; the server's error arrives as RemoteError
+    # (this transport allows no remote exception module) and leaves the
+    # client as its own typed, one-line error.
+    with pytest.raises(exceptions.TaskNotFound) as missing:
+        api.get_task(9)
+    assert missing.value.message == 'Task 9 not found'
+    server.list_nodes.side_effect = exception.DatabaseUnavailable(
+        reason='OperationalError')
+    with pytest.raises(exceptions.DrydockError) as failed:
+        api.list_nodes()
+    assert failed.value.message == ('drydock failed: DatabaseUnavailable: '
+                                    'Database unavailable: OperationalError')
+
+
+@pytest.mark.parametrize('name', exceptions.SERVER_ERRORS)
+def test_every_server_error_has_a_client_class(name):
+    server = getattr(exception, name)
+    assert server in manager.ManagerEndpoint.EXPECTED or issubclass(
+        server, manager.ManagerEndpoint.EXPECTED)
+    assert issubclass(getattr(exceptions, name), exceptions.DrydockError)
+
+
+def test_expected_server_errors_are_all_known_to_the_client():
+    for server in manager.ManagerEndpoint.EXPECTED:
+        assert server.__name__ in exceptions.SERVER_ERRORS
