@@ -17,7 +17,16 @@ class ListAction(argparse.Action):
 
     def __call__(self, parser, namespace, values, option_string=None):
         items = list(getattr(namespace, self.dest, None) or [])
-        for value in values:
+        words = list(values)
+        trailing = None
+        if len(words) > 1 and words[-1].isascii() and words[-1].isdigit():
+            # Perhaps the command's positional id, which argparse hands to
+            # a list option written before it; see trailing_id.
+            trailing = words[-1]
+            if self.valid:
+                words.pop()     # a number is never one of the choices
+        namespace.list_tail = (self.dest, trailing, not self.valid)
+        for value in words:
             items.extend(v for v in value.replace(',', ' ').split() if v)
         if self.valid:
             bad = [v for v in items if v not in self.valid]
@@ -25,6 +34,21 @@ class ListAction(argparse.Action):
                 parser.error('invalid %s %s (valid: %s)' % (
                     option_string, ', '.join(bad), ', '.join(self.valid)))
         setattr(namespace, self.dest, items)
+
+
+def trailing_id(parsed):
+    """The id written after a list option (``--nodes 5,6 ID``), taken
+    back from the option; None if there is none.
+
+    A command calls this only when its positional id is missing, so the
+    last word of its last list option can only have been the id.
+    """
+    dest, word, in_items = getattr(parsed, 'list_tail', (None, None, False))
+    if word is None:
+        return None
+    if in_items:
+        getattr(parsed, dest).pop()
+    return positive_int(word)
 
 
 def positive_int(text):

@@ -13,8 +13,9 @@ class ShowHistory(lister.Lister):
     """Per-node, per-graph-task execution history of a task."""
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('id', type=cli_args.positive_int, help='task id')
+        parser = self.parser = super().get_parser(prog_name)
+        parser.add_argument('id', type=cli_args.positive_int, nargs='?',
+                            help='task id (before or after the options)')
         parser.add_argument('--nodes', action=cli_args.ListAction,
                             help='node ids (comma or space separated); '
                                  'master, null for the sync node')
@@ -34,6 +35,10 @@ class ShowHistory(lister.Lister):
         return parser
 
     def take_action(self, parsed):
+        if parsed.id is None:
+            parsed.id = cli_args.trailing_id(parsed)
+        if parsed.id is None:
+            self.parser.error('the following arguments are required: id')
         rows = self.app.client_manager.drydock.get_deployment_history(
             parsed.id, nodes=parsed.nodes, statuses=parsed.statuses,
             tasks_names=parsed.tasks_names,

@@ -39,9 +39,41 @@ def node_filter(parsed):
     return {'filter_set_type': 'intersection', 'filter_set': [flt]}
 
 
-def document_rows(doc):
+# Formatters that print nested data faithfully: they get the whole
+# document. The others (table, value, shell) get a readable summary.
+STRUCTURED = ('json', 'yaml')
+
+
+def document_rows(doc, formatter='table'):
+    """``(columns, values)`` of a task document for ``formatter``.
+
+    ``-f json`` and ``-f yaml`` show the document as the API returns it.
+    Tables show the result as ``result`` (its status), ``result_message``,
+    ``error_count`` and ``messages``, one message per line, instead of
+    one dict hundreds of characters wide, and the number of ``subtasks``
+    instead of their uuids.
+    """
+    if formatter not in STRUCTURED:
+        doc = dict(doc)
+        result = doc.pop('result')
+        doc.update(result=result['status'],
+                   result_message=result['message'],
+                   result_reason=result['reason'],
+                   error_count=result['details']['errorCount'],
+                   messages='\n'.join(
+                       message_line(m)
+                       for m in result['details']['messageList']),
+                   subtasks=len(doc.pop('subtask_id_list')))
     columns = sorted(doc)
     return columns, [doc[c] for c in columns]
+
+
+def message_line(message):
+    """``ERROR node06: BMC of node node06 refused the credentials``."""
+    where = message['context'] if message['context_type'] != 'task' \
+        else None
+    return '%s%s%s' % ('ERROR ' if message['error'] else '',
+                       '%s: ' % where if where else '', message['message'])
 
 
 class ExitOnFailure:
@@ -95,7 +127,7 @@ class CreateTask(ExitOnFailure, show.ShowOne):
                        interval=parsed.poll_interval,
                        max_wait=parsed.max_wait)
             self.failed = not succeeded(doc)
-        return document_rows(doc)
+        return document_rows(doc, parsed.formatter)
 
 
 def graph_summary(task_id, rows):
@@ -183,7 +215,7 @@ class WaitTask(ExitOnFailure, show.ShowOne):
                    self.app.stderr, interval=parsed.poll_interval,
                    max_wait=parsed.max_wait)
         self.failed = not succeeded(doc)
-        return document_rows(doc)
+        return document_rows(doc, parsed.formatter)
 
 
 class ListTasks(lister.Lister):
@@ -220,7 +252,7 @@ class ShowTask(show.ShowOne):
 
     def take_action(self, parsed):
         return document_rows(self.app.client_manager.drydock.get_task(
-            parsed.id))
+            parsed.id), parsed.formatter)
 
 
 class DeleteTask(command.Command):
@@ -251,4 +283,4 @@ class StopTask(show.ShowOne):
         doc = client.stop_task(parsed.id)
         if parsed.wait:
             doc = wait(client, doc['id'], self.app.stderr)
-        return document_rows(doc)
+        return document_rows(doc, parsed.formatter)

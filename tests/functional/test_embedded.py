@@ -43,6 +43,15 @@ def test_deploy_and_history_filters(aio):
     spaced = json.loads(_cli(aio, 'task', 'history', 'show', '1', '--nodes',
                              '5', '6', '-f', 'json').stdout)
     assert spaced == rows
+    # The id may follow the list options (argparse hands it to them).
+    for args in (('--nodes', '5,6', '1'), ('--nodes', '5', '6', '1'),
+                 ('--nodes', '5,6', '--statuses', 'ready', 'skipped', '1')):
+        after = _cli(aio, 'task', 'history', 'show', *args, '-f', 'json')
+        assert after.returncode == 0, after.stderr
+        assert json.loads(after.stdout) == rows
+    missing = _cli(aio, 'task', 'history', 'show', '--nodes', '5,6')
+    assert missing.returncode == 2
+    assert 'the following arguments are required: id' in missing.stderr
 
     named = json.loads(_cli(aio, 'task', 'history', 'show', '1',
                             '--tasks-names', 'hiera,netconfig', '--statuses',
@@ -80,6 +89,21 @@ def test_failed_graph_task(aio, tmp_path):
     assert result.returncode == 1
     assert task['status'] == 'complete'
     assert task['result']['status'] in ('partial_success', 'failure')
+
+    # A table shows the result readably: its status, message and error
+    # count, each message on its own line; -f json keeps the document.
+    def shown(column):
+        return _cli(aio, 'task', 'show', str(task['id']), '-f', 'value',
+                    '-c', column).stdout.splitlines()
+    assert shown('result') == [task['result']['status']]
+    assert shown('error_count') == [
+        str(task['result']['details']['errorCount'])]
+    assert shown('messages') == [
+        ('ERROR ' if m['error'] else '') + m['message']
+        for m in task['result']['details']['messageList']]
+    table = _cli(aio, 'task', 'show', str(task['id'])).stdout
+    assert "{'Kind'" not in table and "'status':" not in table
+    assert max(len(line) for line in table.splitlines()) < 120
 
     rows = json.loads(_cli(aio, 'task', 'history', 'show', str(task['id']),
                            '--nodes', '5', '-f', 'json').stdout)
