@@ -67,17 +67,20 @@ def test_ipmitool_power_status(tmp_path):
 
 def test_boot_reports_and_faults(tmp_path):
     args = ('--boot-seconds', '0.3', '--fault', 'node02:neverboots')
-    with fx.FleetProcess(tmp_path, 3, *args) as fleet:
+    with fx.FleetProcess(tmp_path, 4, *args) as fleet:
         driver = ipmi.IPMIDriver(fx.make_conf(command_timeout=5, retries=1))
         for node in fleet.nodes[:2]:
             driver.set_boot_device(node, 'pxe')
             driver.reboot(node)
         driver.reboot(fleet.nodes[2])  # boots from disk: no report
+        # node04 boots last; the fleet's boot timers fire in order, so
+        # once it has reported, node02 and node03 would have too.
+        driver.set_boot_device(fleet.nodes[3], 'pxe')
+        driver.reboot(fleet.nodes[3])
         deadline = time.monotonic() + 10
-        while 'node01 reported provisioned' not in fleet.log():
+        while 'node04 reported provisioned' not in fleet.log():
             assert time.monotonic() < deadline, fleet.log()
             time.sleep(0.05)
-        time.sleep(0.5)
         assert fleet.stop() == 0
     log = fleet.log()
     assert 'node02 reported' not in log and 'node03 reported' not in log

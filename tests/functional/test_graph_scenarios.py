@@ -164,7 +164,10 @@ def test_stop_mid_deployment_leaves_nothing_running_or_pending():
               for i in range(2, 6)]
     graph, metadata = serializer.serialize(tasks, _nodes(*['x'] * 6))
     run = graph_history.Run(graph, metadata, max_busy=3).start()
-    time.sleep(0.12)
+    deadline = time.monotonic() + 10
+    while run.engine.finished < 1:    # stop once some work has been done
+        assert time.monotonic() < deadline, 'nothing finished'
+        time.sleep(0.005)
     stopped_at = graph_history.schemas.utcnow()
     run.engine.stop()
     run.join()

@@ -87,8 +87,13 @@ def test_node_that_never_comes_back(driver, fleet, nodes):
     driver.set_boot_device(node, 'pxe')
     driver.reboot(node)
     assert driver.get_power_state(node) == 'on'
-    time.sleep(0.5)
+    # node06 boots after node05 on the fleet's ordered timers: once it has
+    # reported, node05 would have.
+    driver.set_boot_device(nodes['node06'], 'pxe')
+    driver.reboot(nodes['node06'])
+    wait_for(lambda: 'node06' in fleet.reports)
     assert 'node05' not in fleet.reports
+    driver.set_power_state(nodes['node06'], 'off')
 
 
 def test_wrong_credentials(driver, nodes):

@@ -170,15 +170,27 @@ def test_unreachable_host_is_an_ssh_failure(fake_ssh):
 
 
 def test_timeout_kills_the_process_group(fake_ssh, tmp_path):
-    marker = tmp_path / 'survived'
+    pid_file = tmp_path / 'pid'
     started = time.monotonic()
     ok, message, summary = _run(ssh.SSHTransport(), '5', _task(
-        'sleep 3; touch %s' % marker), timeout=0.3)
+        'echo $$ > %s; sleep 30' % pid_file), timeout=0.3)
     assert not ok and message == 'timed out after 0.3s'
     assert summary['timed_out'] is True
     assert time.monotonic() - started < 2.5
-    time.sleep(0.1)
-    assert not marker.exists()
+    # The remote shell, a grandchild in the same process group, is gone.
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(pid):
+        assert time.monotonic() < deadline, 'process %d survived' % pid
+        time.sleep(0.02)
+
+
+def _alive(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().split(') ')[1][0] != 'Z'   # a zombie is dead
+    except FileNotFoundError:
+        return False
 
 
 def test_output_tail_is_bounded(fake_ssh):
