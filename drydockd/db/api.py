@@ -81,13 +81,29 @@ class Connection(abc.ABC):
         """Append a status message to a task."""
 
     @abc.abstractmethod
+    def add_result_messages(self, task_id, messages):
+        """Append status messages to a task in one transaction.
+
+        :param messages: dicts with ``message`` and optionally ``error``,
+            ``context_type``, ``context`` (at most 255 characters) and
+            ``extra``.
+        """
+
+    @abc.abstractmethod
     def get_history(self, task_id, nodes=None, statuses=None, names=None,
-                    include_summary=False):
+                    include_summary=False, limit=None, marker=None):
         """Deployment history rows of a task, filtered in SQL.
 
         Ordered by time_start, node, task name. Graph tasks of the task's
         graph with no row at all come back as ``skipped`` with node ``-``
-        only when ``nodes`` is not given. :raises: TaskNotFound.
+        only when ``nodes`` is not given, after every other row.
+
+        :param limit: at most this many rows (None: every row).
+        :param marker: ``(time_start, node_id, task_name)`` of the last
+            row of the previous page, as returned (``node_id`` ``null``
+            for the sync node, ``-`` for a never-run graph task): only
+            rows after it in the order above.
+        :raises: TaskNotFound.
         """
 
     @abc.abstractmethod

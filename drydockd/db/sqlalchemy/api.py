@@ -50,7 +50,8 @@ def get_connection(conf):
 
 def _by_id_or(session, model, column, ident):
     """A row by integer id, or else by ``column`` (uuid, name)."""
-    if isinstance(ident, int) or str(ident).isdigit():
+    if isinstance(ident, int) or (str(ident).isascii()
+                                  and str(ident).isdigit()):
         where = model.id == int(ident)
     else:
         where = column == str(ident)
@@ -263,8 +264,19 @@ class Connection(api.Connection):
                 'context_type': context_type, 'context': context,
                 'extra': extra}], utcnow())
 
+    @_retry_on_deadlock
+    def add_result_messages(self, task_id, messages):
+        if not messages:
+            return
+        with self._session() as session:
+            endings.add_messages(session, task_id, [
+                {'message': m['message'], 'error': m.get('error', False),
+                 'context_type': m.get('context_type'),
+                 'context': m.get('context'), 'extra': m.get('extra')}
+                for m in messages], utcnow())
+
     def get_history(self, task_id, nodes=None, statuses=None, names=None,
-                    include_summary=False):
+                    include_summary=False, limit=None, marker=None):
         with self._session() as session:
             task = session.execute(
                 sa.select(models.Task.id).where(models.Task.id == task_id)
@@ -272,7 +284,7 @@ class Connection(api.Connection):
             if task is None:
                 raise exception.TaskNotFound(task=task_id)
             return history_q.query(session, task_id, nodes, statuses, names,
-                                   include_summary)
+                                   include_summary, limit, marker)
 
     def apply_reports(self, reports):
         try:
