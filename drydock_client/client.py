@@ -174,7 +174,7 @@ class Client:
         return self.api.client.can_send_version(version)
 
     def create_task(self, action, design_ref, node_filter=None,
-                    dry_run=False):
+                    dry_run=False, all_nodes=False):
         """Create and start a task; returns its task document (1.0).
 
         :param action: ``deploy_nodes``, ``validate_design``, and since
@@ -182,16 +182,20 @@ class Client:
             ``prepare_nodes``, ``provision_nodes``, ``destroy_nodes``.
         :param design_ref: ``file:///abs/path.yaml`` or ``http(s)://``.
         :param node_filter: a Drydock node filter (docs/tasks.md); None
-            selects every node of the design.
+            selects every node of the design, except for actions that
+            power nodes off or reboot them (``prepare_nodes``,
+            ``provision_nodes``, ``destroy_nodes``), which need
+            ``all_nodes=True`` (1.4) for that.
+        :param dry_run: record what would be touched; touch nothing.
         :raises: InvalidInput, UnsupportedAction, DesignError, GraphCycle,
             NodeLocked.
         """
         return self.api.create_task(self.context, action, design_ref,
                                     node_filter=node_filter,
-                                    dry_run=dry_run)
+                                    dry_run=dry_run, all_nodes=all_nodes)
 
     def create_task_async(self, action, design_ref, node_filter=None,
-                          dry_run=False):
+                          dry_run=False, all_nodes=False):
         """Cast create_task: returns at once, nothing comes back (1.0).
 
         Errors are logged by the manager only; poll :meth:`list_tasks`
@@ -199,7 +203,7 @@ class Client:
         """
         self.api.create_task(self.context, action, design_ref,
                              node_filter=node_filter, dry_run=dry_run,
-                             cast=True)
+                             cast=True, all_nodes=all_nodes)
 
     def get_task(self, task_id):
         """The task document by id or uuid (1.0). :raises: TaskNotFound."""
@@ -220,14 +224,19 @@ class Client:
         return self.api.delete_task(self.context, task_id)
 
     def get_deployment_history(self, task_id, nodes=None, statuses=None,
-                               tasks_names=None, include_summary=False):
+                               tasks_names=None, include_summary=False,
+                               limit=None, marker=None):
         """History rows of a task (1.0); see docs/history.md.
+
+        Every row, fetched page by page from a 1.4 manager; with
+        ``limit`` or ``marker`` (1.4) one page only.
 
         :raises: TaskNotFound, InvalidInput.
         """
         return self.api.get_deployment_history(
             self.context, task_id, nodes=nodes, statuses=statuses,
-            tasks_names=tasks_names, include_summary=include_summary)
+            tasks_names=tasks_names, include_summary=include_summary,
+            limit=limit, marker=marker)
 
     def stop_task(self, task_id):
         """Stop a task (1.1): running graph tasks finish, the rest are
@@ -246,13 +255,15 @@ class Client:
         """One node by id or name (1.2). :raises: NodeNotFound."""
         return self.api.get_node(self.context, node_id)
 
-    def set_node_power(self, node_id, power):
+    def set_node_power(self, node_id, power, dry_run=False):
         """Power a node ``on``/``off``/``cycle`` or read its ``status``
-        (1.2); returns the power task's document.
+        (1.2); returns the power task's document. ``dry_run`` (1.4)
+        touches nothing and says what it would do.
 
         :raises: NodeNotFound, InvalidInput, NodeLocked.
         """
-        return self.api.set_node_power(self.context, node_id, power)
+        return self.api.set_node_power(self.context, node_id, power,
+                                       dry_run=dry_run)
 
     def wait(self, task_id, timeout=None, interval=1.0, on_update=None):
         """Poll until the task is ``complete`` or ``terminated``.

@@ -11,6 +11,10 @@ API version history:
           verify_site, prepare_site, verify_nodes, prepare_nodes,
           provision_nodes and destroy_nodes.
     1.3 - list_tasks takes limit and marker (pagination by id).
+    1.4 - create_task takes all_nodes (required for prepare_nodes,
+          provision_nodes and destroy_nodes over the whole site);
+          set_node_power takes dry_run; get_deployment_history takes
+          limit and marker (keyset pages).
 """
 
 import oslo_messaging as messaging
@@ -29,7 +33,9 @@ class DrydockAPI:
     """
 
     # NOTE: must be in sync with drydockd.manager.manager.RPC_API_VERSION
-    RPC_API_VERSION = '1.3'
+    RPC_API_VERSION = '1.4'
+    # Rows per get_deployment_history page when fetching every page.
+    HISTORY_PAGE = 2000
 
     def __init__(self, transport, topic='drydock', version_cap=None,
                  timeout=60, retry=None):
@@ -42,18 +48,24 @@ class DrydockAPI:
         return self.client.prepare(version=version)
 
     def create_task(self, context, action, design_ref, node_filter=None,
-                    dry_run=False, cast=False):
+                    dry_run=False, cast=False, all_nodes=False):
         """Create and start a task (sync; async with ``cast=True``).
+
+        ``all_nodes`` (1.4) asks for every node of the design.
 
         :returns: the task document, or None when cast.
         :raises: InvalidInput, UnsupportedAction, DesignError, GraphCycle,
             NodeLocked.
         """
-        cctxt = self._prepare('1.0')
+        kwargs = {'action': action, 'design_ref': design_ref,
+                  'node_filter': node_filter, 'dry_run': dry_run}
+        version = '1.0'
+        if all_nodes:
+            version = self._require('1.4', 'create_task with all_nodes')
+            kwargs['all_nodes'] = all_nodes
+        cctxt = self._prepare(version)
         method = cctxt.cast if cast else cctxt.call
-        return method(context, 'create_task', action=action,
-                      design_ref=design_ref, node_filter=node_filter,
-                      dry_run=dry_run)
+        return method(context, 'create_task', **kwargs)
 
     def get_task(self, context, task_id):
         """The task document (sync). :raises: TaskNotFound."""
@@ -82,13 +94,39 @@ class DrydockAPI:
 
     def get_deployment_history(self, context, task_id, nodes=None,
                                statuses=None, tasks_names=None,
-                               include_summary=False):
-        """History rows of a task (sync). :raises: TaskNotFound,
-        InvalidInput."""
-        return self._prepare('1.0').call(
-            context, 'get_deployment_history', task_id=task_id, nodes=nodes,
-            statuses=statuses, tasks_names=tasks_names,
-            include_summary=include_summary)
+                               include_summary=False, limit=None,
+                               marker=None):
+        """History rows of a task (sync).
+
+        With ``limit`` or ``marker`` (1.4): one page, the rows after
+        ``marker`` (the previous page's last row). Without them: every
+        row, fetched page by page from a 1.4 manager (one call to an
+        older one).
+
+        :raises: TaskNotFound, InvalidInput.
+        """
+        query = {'task_id': task_id, 'nodes': nodes, 'statuses': statuses,
+                 'tasks_names': tasks_names,
+                 'include_summary': include_summary}
+        if limit is not None or marker is not None:
+            self._require('1.4', 'get_deployment_history with limit or '
+                                 'marker')
+            return self._prepare('1.4').call(
+                context, 'get_deployment_history', limit=limit,
+                marker=marker, **query)
+        if not self.client.can_send_version('1.4'):
+            return self._prepare('1.0').call(
+                context, 'get_deployment_history', **query)
+        rows, marker = [], None
+        while True:
+            page = self._prepare('1.4').call(
+                context, 'get_deployment_history', limit=self.HISTORY_PAGE,
+                marker=marker, **query)
+            rows.extend(page)
+            if len(page) < self.HISTORY_PAGE:
+                return rows
+            marker = {k: page[-1][k]
+                      for k in ('time_start', 'node_id', 'task_name')}
 
     def stop_task(self, context, task_id):
         """Stop a task (sync): running graph tasks finish, the rest are
@@ -106,6 +144,7 @@ class DrydockAPI:
             raise exception.InvalidInput(
                 reason='%s needs RPC API %s; version_cap is lower'
                 % (method, version))
+        return version
 
     def list_nodes(self, context):
         """Every node, without credentials (sync)."""
@@ -118,11 +157,17 @@ class DrydockAPI:
         return self._prepare('1.2').call(context, 'get_node',
                                          node_id=node_id)
 
-    def set_node_power(self, context, node_id, power):
+    def set_node_power(self, context, node_id, power, dry_run=False):
         """Power on/off/cycle/status one node (sync: returns the task).
+        ``dry_run`` (1.4) touches nothing and says what it would do.
 
         :raises: NodeNotFound, InvalidInput, NodeLocked.
         """
+        if dry_run:
+            return self._prepare(self._require(
+                '1.4', 'set_node_power with dry_run')).call(
+                context, 'set_node_power', node_id=node_id, power=power,
+                dry_run=dry_run)
         self._require('1.2', 'set_node_power')
         return self._prepare('1.2').call(context, 'set_node_power',
                                          node_id=node_id, power=power)

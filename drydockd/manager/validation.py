@@ -9,11 +9,14 @@ field it concerns, so ``drydock2 design validate`` can list them all.
 from drydockd.site import design
 
 
-def validate_design(db, design_ref, created_by=None):
-    """Create and finish a validate_design task; returns the task dict."""
+def validate_design(db, design_ref, created_by=None, dry_run=False):
+    """Create and finish a validate_design task; returns the task dict.
+
+    It only reads the design, so a dry run is the same task marked so.
+    """
     found = design.problems(design_ref)
     task = db.start_task({'action': 'validate_design',
-                          'design_ref': design_ref,
+                          'design_ref': design_ref, 'dry_run': dry_run,
                           'created_by': created_by}, [])
     for problem in found:
         context, _, text = problem.partition(': ')
@@ -27,13 +30,19 @@ def validate_design(db, design_ref, created_by=None):
     return db.get_task(task['id'], with_messages=True)
 
 
-def prepare_site(db, design_ref, created_by=None):
-    """Register every node of a valid design; ends at once."""
+def prepare_site(db, design_ref, created_by=None, dry_run=False):
+    """Register every node of a valid design; ends at once.
+
+    A dry run registers nothing and says how many nodes it would.
+    """
     loaded = design.load(design_ref)
-    db.sync_nodes(loaded['nodes'], design_ref)
+    if not dry_run:
+        db.sync_nodes(loaded['nodes'], design_ref)
     task = db.start_task({'action': 'prepare_site', 'design_ref': design_ref,
-                          'created_by': created_by}, [])
+                          'dry_run': dry_run, 'created_by': created_by}, [])
+    count = len(loaded['nodes'])
     db.finish_task(task['id'], 'success',
-                   '%d nodes registered from the design'
-                   % len(loaded['nodes']))
+                   'Dry run: would register %d nodes from the design' % count
+                   if dry_run else
+                   '%d nodes registered from the design' % count)
     return db.get_task(task['id'], with_messages=True)

@@ -112,10 +112,65 @@ def test_delete_task(transport):
     _test_rpcapi(transport, 'delete_task', 'call', '1.0', task_id='5')
 
 
-def test_get_deployment_history(transport):
-    _test_rpcapi(transport, 'get_deployment_history', 'call', '1.0',
-                 task_id=5, nodes=['5', '6'], statuses=['ready'],
-                 tasks_names=['netconfig'], include_summary=True)
+def test_get_deployment_history_from_an_older_manager(transport):
+    """Under a cap below 1.4: one unpaged 1.0 call, as before."""
+    api = rpcapi.DrydockAPI(transport, version_cap='1.3')
+    with mock.patch.object(transport, '_send', autospec=True) as send:
+        send.return_value = ['row']
+        assert api.get_deployment_history(
+            CTXT, 5, nodes=['5', '6'], statuses=['ready'],
+            tasks_names=['netconfig'], include_summary=True) == ['row']
+    message = send.call_args.args[2]
+    assert (message['method'], message['version']) == (
+        'get_deployment_history', '1.0')
+    assert message['args'] == {'task_id': 5, 'nodes': ['5', '6'],
+                               'statuses': ['ready'],
+                               'tasks_names': ['netconfig'],
+                               'include_summary': True}
+
+
+def test_get_deployment_history_page(transport):
+    marker = {'time_start': None, 'node_id': '5', 'task_name': 'hiera'}
+    _test_rpcapi(transport, 'get_deployment_history', 'call', '1.4',
+                 expected={'task_id': 5, 'nodes': None, 'statuses': None,
+                           'tasks_names': None, 'include_summary': False,
+                           'limit': 100, 'marker': marker},
+                 task_id=5, limit=100, marker=marker)
+
+
+def test_get_deployment_history_fetches_every_page(transport):
+    """Without limit/marker a 1.4 client asks page after page, each after
+    the last row of the one before, until a short page."""
+    size = rpcapi.DrydockAPI.HISTORY_PAGE
+    rows = [{'time_start': None, 'node_id': str(i), 'task_name': 't',
+             'status': 'pending'} for i in range(2 * size + 3)]
+    api = rpcapi.DrydockAPI(transport)
+    with mock.patch.object(api.client, 'prepare', autospec=True) as prepare:
+        prepare.return_value.call.side_effect = [
+            rows[:size], rows[size:2 * size], rows[2 * size:]]
+        got = api.get_deployment_history(CTXT, 5, statuses=['pending'])
+    assert got == rows
+    calls = prepare.return_value.call.call_args_list
+    assert [c.kwargs['marker'] for c in calls] == [
+        None,
+        {'time_start': None, 'node_id': str(size - 1), 'task_name': 't'},
+        {'time_start': None, 'node_id': str(2 * size - 1),
+         'task_name': 't'}]
+    assert {c.kwargs['limit'] for c in calls} == {size}
+    assert all(c.kwargs['statuses'] == ['pending'] for c in calls)
+    assert all(c == mock.call(version='1.4')
+               for c in prepare.call_args_list)
+
+
+def test_create_task_all_nodes(transport):
+    _test_rpcapi(transport, 'create_task', 'call', '1.4',
+                 action='destroy_nodes', design_ref='file:///s.yaml',
+                 node_filter=None, dry_run=False, all_nodes=True)
+
+
+def test_set_node_power_dry_run(transport):
+    _test_rpcapi(transport, 'set_node_power', 'call', '1.4',
+                 node_id='node05', power='off', dry_run=True)
 
 
 def test_stop_task(transport):
@@ -140,13 +195,18 @@ def test_set_node_power(transport):
     ('list_nodes', {}),
     ('get_node', {'node_id': 'node05'}),
     ('set_node_power', {'node_id': 'node05', 'power': 'on'}),
+    ('create_task', {'action': 'destroy_nodes', 'design_ref': 'x',
+                     'all_nodes': True}),
+    ('set_node_power', {'node_id': 'node05', 'power': 'on',
+                        'dry_run': True}),
+    ('get_deployment_history', {'task_id': 5, 'limit': 10}),
 ])
 def test_newer_methods_refused_under_the_1_0_cap(transport, method, kwargs):
     api = rpcapi.DrydockAPI(transport, version_cap='1.0')
     with mock.patch.object(transport, '_send', autospec=True) as send:
         with pytest.raises(exception.InvalidInput,
-                           match='%s needs RPC API 1.[12]; version_cap is '
-                                 'lower' % method):
+                           match='%s.* needs RPC API 1.[124]; version_cap '
+                                 'is lower' % method):
             getattr(api, method)(CTXT, **kwargs)
     assert not send.called      # nothing was sent
 
