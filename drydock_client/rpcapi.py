@@ -35,7 +35,7 @@ class DrydockAPI:
     # NOTE: must be in sync with drydockd.manager.manager.RPC_API_VERSION
     RPC_API_VERSION = '1.4'
     # Rows per get_deployment_history page when fetching every page.
-    HISTORY_PAGE = 2000
+    HISTORY_PAGE = 5000
 
     def __init__(self, transport, topic='drydock', version_cap=None,
                  timeout=60, retry=None):
@@ -98,10 +98,11 @@ class DrydockAPI:
                                marker=None):
         """History rows of a task (sync).
 
-        With ``limit`` or ``marker`` (1.4): one page, the rows after
-        ``marker`` (the previous page's last row). Without them: every
-        row, fetched page by page from a 1.4 manager (one call to an
-        older one).
+        Without ``limit`` and ``marker``: every row, fetched page by page
+        from a 1.4 manager (in one call from an older one). With either
+        (1.4): one page, ``{'columns': [...], 'rows': [[...]], 'next':
+        marker or None}``, of the rows after ``marker`` (the previous
+        page's ``next``).
 
         :raises: TaskNotFound, InvalidInput.
         """
@@ -122,11 +123,11 @@ class DrydockAPI:
             page = self._prepare('1.4').call(
                 context, 'get_deployment_history', limit=self.HISTORY_PAGE,
                 marker=marker, **query)
-            rows.extend(page)
-            if len(page) < self.HISTORY_PAGE:
+            columns = page['columns']
+            rows.extend(dict(zip(columns, row)) for row in page['rows'])
+            marker = page['next']
+            if marker is None:
                 return rows
-            marker = {k: page[-1][k]
-                      for k in ('time_start', 'node_id', 'task_name')}
 
     def stop_task(self, context, task_id):
         """Stop a task (sync): running graph tasks finish, the rest are

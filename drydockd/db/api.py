@@ -91,18 +91,29 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     def get_history(self, task_id, nodes=None, statuses=None, names=None,
-                    include_summary=False, limit=None, marker=None):
+                    include_summary=False):
         """Deployment history rows of a task, filtered in SQL.
 
         Ordered by time_start, node, task name. Graph tasks of the task's
         graph with no row at all come back as ``skipped`` with node ``-``
         only when ``nodes`` is not given, after every other row.
+        :raises: TaskNotFound.
+        """
 
-        :param limit: at most this many rows (None: every row).
+    @abc.abstractmethod
+    def get_history_page(self, task_id, limit, marker=None, nodes=None,
+                         statuses=None, names=None, include_summary=False):
+        """One keyset page of :meth:`get_history`, in the API's form.
+
+        :param limit: at most this many rows.
         :param marker: ``(time_start, node_id, task_name)`` of the last
-            row of the previous page, as returned (``node_id`` ``null``
-            for the sync node, ``-`` for a never-run graph task): only
-            rows after it in the order above.
+            row of the previous page as the API showed it (``node_id``
+            ``null`` for the sync node, ``-`` for a never-run graph task;
+            ``time_start`` a datetime or None): only rows after it.
+        :returns: ``{'columns': [...], 'rows': [[...], ...], 'next':
+            marker dict or None}``; values JSON-safe (times as
+            ``2026-11-22T10:00:01.123456Z``), ``next`` None on the last
+            page.
         :raises: TaskNotFound.
         """
 

@@ -111,19 +111,26 @@ class ManagerEndpoint:
                                statuses=None, tasks_names=None,
                                include_summary=False, limit=None,
                                marker=None):
-        """1.0; 1.4 added ``limit`` and ``marker``: one page of the rows
-        after ``marker`` (the previous page's last row)."""
-        rows = self.db.get_history(
-            arguments.task_id(task_id),
-            arguments.text_list('nodes', nodes, ints=True,
-                                max_length=arguments.MAX_NODE_UID),
-            arguments.text_list('statuses', statuses,
-                                valid=states.HISTORY_STATUSES),
-            arguments.text_list('tasks_names', tasks_names),
-            arguments.flag('include_summary', include_summary),
-            limit=arguments.page_limit('limit', limit, MAX_HISTORY_PAGE),
-            marker=arguments.history_marker(marker))
-        return [views.history_row(r) for r in rows]
+        """1.0: every row. 1.4 added ``limit`` and ``marker``: with either,
+        one page of the rows after ``marker`` (the previous page's
+        ``next``, or its last row), as ``{columns, rows, next}``."""
+        task_id = arguments.task_id(task_id)
+        query = {
+            'nodes': arguments.text_list('nodes', nodes, ints=True,
+                                         max_length=arguments.MAX_NODE_UID),
+            'statuses': arguments.text_list('statuses', statuses,
+                                            valid=states.HISTORY_STATUSES),
+            'names': arguments.text_list('tasks_names', tasks_names),
+            'include_summary': arguments.flag('include_summary',
+                                              include_summary)}
+        if limit is None and marker is None:
+            return [views.history_row(r)
+                    for r in self.db.get_history(task_id, **query)]
+        return self.db.get_history_page(
+            task_id, arguments.page_limit(
+                'limit', MAX_HISTORY_PAGE if limit is None else limit,
+                MAX_HISTORY_PAGE),
+            marker=arguments.history_marker(marker), **query)
 
     @rpc_errors.api_method
     def stop_task(self, context, task_id):

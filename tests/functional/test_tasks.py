@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import conftest
+from drydock_client import rpcapi
 
 SCHEMA = os.path.join(conftest.ROOT, 'docs', 'schemas', 'task-status.json')
 
@@ -163,6 +164,29 @@ def test_dry_run_prints_the_graph_and_touches_no_node(aio):
     assert _json(aio, 'task', 'show', '1')['dry_run'] is True
     # Not even registered: a dry run writes no node.
     assert _json(aio, 'node', 'list') == []
+
+
+def test_history_of_more_than_a_page_is_one_json_document(aio, tmp_path):
+    """The CLI fetches every page (5,000 rows each) and prints one
+    document, in the history's order."""
+    design = {'nodes': [{'id': i, 'name': 'n%03d' % i, 'roles': ['r']}
+                        for i in range(1, 641)],
+              'deployment_tasks': [
+                  {'id': 'task%d' % t, 'type': 'shell', 'roles': ['r'],
+                   'requires': ['task%d' % (t - 1)] if t else [],
+                   'parameters': {'command': 'x'}} for t in range(8)]}
+    path = tmp_path / 'big.yaml'
+    path.write_text(yaml.safe_dump(design))
+    task = _json(aio, 'task', 'create', 'deploy_nodes', '--design-ref',
+                 str(path), '--dry-run', '--wait')
+    rows = _json(aio, 'task', 'history', 'show', str(task['id']))
+    assert len(rows) == 640 * 8 > rpcapi.DrydockAPI.HISTORY_PAGE
+    keys = [(int(r['node_id']), r['task_name']) for r in rows]
+    assert len(set(keys)) == len(keys)
+    assert {r['status'] for r in rows} == {'skipped'}
+    one = _json(aio, 'task', 'history', 'show', str(task['id']), '--nodes',
+                '7')
+    assert [r['task_name'] for r in one] == ['task%d' % t for t in range(8)]
 
 
 def test_design_validate_lists_every_problem(embedded_config, tmp_path):

@@ -275,16 +275,24 @@ class Connection(api.Connection):
                  'context': m.get('context'), 'extra': m.get('extra')}
                 for m in messages], utcnow())
 
+    def _check_task(self, session, task_id):
+        if session.execute(sa.select(models.Task.id)
+                           .where(models.Task.id == task_id)).first() is None:
+            raise exception.TaskNotFound(task=task_id)
+
     def get_history(self, task_id, nodes=None, statuses=None, names=None,
-                    include_summary=False, limit=None, marker=None):
+                    include_summary=False):
         with self._session() as session:
-            task = session.execute(
-                sa.select(models.Task.id).where(models.Task.id == task_id)
-            ).first()
-            if task is None:
-                raise exception.TaskNotFound(task=task_id)
+            self._check_task(session, task_id)
             return history_q.query(session, task_id, nodes, statuses, names,
-                                   include_summary, limit, marker)
+                                   include_summary)
+
+    def get_history_page(self, task_id, limit, marker=None, nodes=None,
+                         statuses=None, names=None, include_summary=False):
+        with self._session() as session:
+            self._check_task(session, task_id)
+            return history_q.page(session, task_id, nodes, statuses, names,
+                                  include_summary, limit, marker)
 
     def apply_reports(self, reports):
         try:

@@ -140,22 +140,24 @@ def test_get_deployment_history_page(transport):
 
 def test_get_deployment_history_fetches_every_page(transport):
     """Without limit/marker a 1.4 client asks page after page, each after
-    the last row of the one before, until a short page."""
+    the one before (its ``next``), until a page has no ``next``; rows come
+    back as dicts."""
     size = rpcapi.DrydockAPI.HISTORY_PAGE
-    rows = [{'time_start': None, 'node_id': str(i), 'task_name': 't',
-             'status': 'pending'} for i in range(2 * size + 3)]
+    columns = ['task_name', 'node_id', 'time_start']
+    rows = [['t', str(i), None] for i in range(2 * size + 3)]
+    nexts = [{'time_start': None, 'node_id': str(size - 1),
+              'task_name': 't'},
+             {'time_start': None, 'node_id': str(2 * size - 1),
+              'task_name': 't'}, None]
     api = rpcapi.DrydockAPI(transport)
     with mock.patch.object(api.client, 'prepare', autospec=True) as prepare:
         prepare.return_value.call.side_effect = [
-            rows[:size], rows[size:2 * size], rows[2 * size:]]
+            {'columns': columns, 'rows': rows[i * size:(i + 1) * size],
+             'next': nexts[i]} for i in range(3)]
         got = api.get_deployment_history(CTXT, 5, statuses=['pending'])
-    assert got == rows
+    assert got == [dict(zip(columns, r)) for r in rows]
     calls = prepare.return_value.call.call_args_list
-    assert [c.kwargs['marker'] for c in calls] == [
-        None,
-        {'time_start': None, 'node_id': str(size - 1), 'task_name': 't'},
-        {'time_start': None, 'node_id': str(2 * size - 1),
-         'task_name': 't'}]
+    assert [c.kwargs['marker'] for c in calls] == [None] + nexts[:2]
     assert {c.kwargs['limit'] for c in calls} == {size}
     assert all(c.kwargs['statuses'] == ['pending'] for c in calls)
     assert all(c == mock.call(version='1.4')

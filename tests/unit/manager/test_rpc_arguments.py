@@ -9,71 +9,21 @@ and nothing of the server's stack or SQL anywhere in it.
 
 import logging
 import uuid
-from unittest import mock
 
-import oslo_messaging as messaging
 import pytest
 import sqlalchemy as sa
-from oslo_config import cfg
 
-import conftest
 from drydock_client import rpcapi
-from drydockd.api import rpc
 from drydockd.common import exception
-from drydockd.conf import opts as drydock_opts
-from drydockd.manager import manager
-from drydockd.messaging import publisher as publisher_mod
-
-DESIGN = 'file://' + conftest.DEMO_SITE
-CTXT = {'user': 'tester'}
-ONE = {'filter_set_type': 'union',
-       'filter_set': [{'filter_type': 'union', 'node_names': ['node05']}]}
+import rpc_site
+from rpc_site import CTXT
+from rpc_site import DESIGN
+from rpc_site import ONE
 
 
 @pytest.fixture(scope='module')
-def transport():
-    rpc.register_opts(cfg.CONF)
-    transport = messaging.get_rpc_transport(
-        cfg.CONF, url='kombu+memory:////rpc-arguments-test',
-        allowed_remote_exmods=rpc.ALLOWED_EXMODS)
-    yield transport
-    transport.cleanup()
-
-
-class Site:
-    """The endpoint served over RPC, its database and its work plane."""
-
-    def __init__(self, transport, db):
-        self.db = db
-        self.publisher = mock.create_autospec(publisher_mod.Publisher,
-                                              instance=True)
-        conf = cfg.ConfigOpts()
-        drydock_opts.register_opts(conf)
-        conf([], default_config_files=[])
-        conf.set_override('host', 'rpc-test')
-        conf.set_override('topic', 'drydock-args-%s' % uuid.uuid4().hex[:6],
-                          'manager')
-        self.server = rpc.get_server(conf, transport, [
-            manager.ManagerEndpoint(db, self.publisher, conf)])
-        self.server.start()
-        self.api = rpcapi.DrydockAPI(transport, topic=conf.manager.topic,
-                                     timeout=30)
-        target = messaging.Target(topic=conf.manager.topic, version='1.4')
-        self.raw = messaging.get_rpc_client(transport, target, timeout=30)
-
-    def stop(self):
-        self.server.stop()
-        self.server.wait()
-
-
-@pytest.fixture(scope='module')
-def site(transport, tmp_path_factory):
-    with conftest.migrated_connection(
-            'sqlite', tmp_path_factory.mktemp('rpc-args')) as db:
-        site = Site(transport, db)
-        site.api.create_task(CTXT, 'prepare_site', DESIGN)
-        yield site
-        site.stop()
+def site(tmp_path_factory):
+    yield from rpc_site.served(tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)
