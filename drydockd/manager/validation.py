@@ -8,6 +8,9 @@ field it concerns, so ``drydock2 design validate`` can list them all.
 
 from drydockd.site import design
 
+# result_message.context holds at most this many characters.
+CONTEXT_LENGTH = 255
+
 
 def validate_design(db, design_ref, created_by=None, dry_run=False):
     """Create and finish a validate_design task; returns the task dict.
@@ -18,10 +21,16 @@ def validate_design(db, design_ref, created_by=None, dry_run=False):
     task = db.start_task({'action': 'validate_design',
                           'design_ref': design_ref, 'dry_run': dry_run,
                           'created_by': created_by}, [])
+    messages = []
     for problem in found:
         context, _, text = problem.partition(': ')
-        db.add_result_message(task['id'], text or problem, error=True,
-                              context_type='design', context=context)
+        if len(context) > CONTEXT_LENGTH:
+            # Not a field (a fetch error quoting the reference): the
+            # whole problem is the message, about the design as a whole.
+            context, text = 'design', problem
+        messages.append({'message': text or problem, 'error': True,
+                         'context_type': 'design', 'context': context})
+    db.add_result_messages(task['id'], messages)
     if found:
         summary = 'Design has %d problems' % len(found)
     else:
