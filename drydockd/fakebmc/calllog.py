@@ -8,12 +8,14 @@ every command inside a session, named, with what it asked for
 (``chassis_control`` / ``power off``). A client that never talks to the
 BMC leaves no entry at all.
 
-Entries stay in memory per node (:meth:`CallLog.of`) and, when a path is
+The last :data:`KEPT` entries stay in memory per node (:meth:`CallLog.of`;
+a fleet that runs for days must not grow without end) and, when a path is
 given (``drydock-fakebmc --call-log FILE``), are appended to that file as
 one JSON object per line, flushed at once, so another process can read
 them while the fleet runs (:func:`read`).
 """
 
+import collections
 import datetime
 import json
 import threading
@@ -33,6 +35,8 @@ CHASSIS_CONTROL = {0: 'power off', 1: 'power on', 2: 'power cycle',
 SESSIONLESS = {0x38: 'get_channel_auth_capabilities',
                0x54: 'get_channel_cipher_suites'}
 RMCP_PLUS_OPEN_SESSION = 0x10
+# Entries kept in memory per node.
+KEPT = 10000
 
 
 def describe(request):
@@ -72,7 +76,9 @@ class CallLog:
         entry = {'time': datetime.datetime.now(datetime.UTC).isoformat(),
                  'node': node, 'command': command, 'detail': detail}
         with self._lock:
-            self._calls.setdefault(node, []).append(entry)
+            if node not in self._calls:
+                self._calls[node] = collections.deque(maxlen=KEPT)
+            self._calls[node].append(entry)
             if self._file is not None:
                 self._file.write(json.dumps(entry) + '\n')
                 self._file.flush()
