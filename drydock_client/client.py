@@ -15,6 +15,10 @@ API version history:
           verify_site, prepare_site, verify_nodes, prepare_nodes,
           provision_nodes and destroy_nodes.
     1.3 - list_tasks takes limit and marker (pagination by id).
+    1.4 - create_task takes all_nodes (required for prepare_nodes,
+          provision_nodes and destroy_nodes over the whole site);
+          set_node_power takes dry_run; get_deployment_history takes
+          limit and marker (keyset pages).
 
 Errors are the classes of :mod:`drydock_client.exceptions`, whatever the
 transport, with a one-line ``exc.message``. Nothing here imports
@@ -37,14 +41,13 @@ import time
 from drydock_client import exceptions
 
 # NOTE: must be in sync with drydockd.manager.manager.RPC_API_VERSION
-RPC_API_VERSION = '1.3'
+RPC_API_VERSION = '1.4'
 EXCHANGE = 'drydock'    # the manager's oslo.messaging control exchange
 TOPIC = 'drydock'
 FINAL_STATUSES = ('complete', 'terminated')
+# Rows per get_deployment_history page when fetching every page.
+HISTORY_PAGE = 5000
 DEFAULT_AMQP_PORT = 5672
-# create_task actions that managers older than 1.2 do not know.
-ACTIONS_SINCE_1_2 = ('verify_site', 'prepare_site', 'verify_nodes',
-                     'prepare_nodes', 'provision_nodes', 'destroy_nodes')
 
 
 def default_user():
@@ -189,13 +192,14 @@ class Client:
         """True if ``version`` is within the version cap."""
         return self.rpc.can_send_version(version)
 
-    def _send(self, version, method, cast=False, **kwargs):
+    def _send(self, version, method, kwargs=None, cast=False, **more):
         """Prepare ``version``, then call (or cast) ``method``."""
         if not self.rpc.can_send_version(version):
             raise exceptions.UnsupportedVersion(
                 '%s needs RPC API %s; the version cap is %s'
                 % (method, version, self.version_cap))
         prepared = self.rpc.prepare(version=version)
+        kwargs = dict(kwargs or {}, **more)
         try:
             if cast:
                 return prepared.cast(self.context, method, **kwargs)
@@ -207,33 +211,36 @@ class Client:
             raise error from exc
 
     def create_task(self, action, design_ref, node_filter=None,
-                    dry_run=False):
-        """Create and start a task; returns its task document (1.0; 1.2
-        for the node actions).
+                    dry_run=False, all_nodes=False):
+        """Create and start a task; returns its task document (1.0; 1.4
+        with ``all_nodes``).
 
         :param action: ``deploy_nodes``, ``validate_design``, and since
             1.2 ``verify_site``, ``prepare_site``, ``verify_nodes``,
             ``prepare_nodes``, ``provision_nodes``, ``destroy_nodes``.
         :param design_ref: ``file:///abs/path.yaml`` or ``http(s)://``.
         :param node_filter: a Drydock node filter (docs/tasks.md); None
-            selects every node of the design.
+            selects every node of the design, except for actions that
+            power nodes off or reboot them (``prepare_nodes``,
+            ``provision_nodes``, ``destroy_nodes``), which need
+            ``all_nodes=True`` (1.4) for that.
+        :param dry_run: record what would be touched; touch nothing.
         :raises: InvalidInput, UnsupportedAction, DesignError, GraphCycle,
             GraphInvalid, NodeLocked.
         """
-        return self._send(_create_version(action), 'create_task',
-                          action=action, design_ref=design_ref,
-                          node_filter=node_filter, dry_run=dry_run)
+        return self._send(*_create(action, design_ref, node_filter,
+                                   dry_run, all_nodes))
 
     def create_task_async(self, action, design_ref, node_filter=None,
-                          dry_run=False):
-        """Cast create_task: returns at once, nothing comes back (1.0).
+                          dry_run=False, all_nodes=False):
+        """Cast create_task: returns at once, nothing comes back.
 
         Errors are logged by the manager only; poll :meth:`list_tasks`
         to find the task.
         """
-        self._send(_create_version(action), 'create_task', cast=True,
-                   action=action, design_ref=design_ref,
-                   node_filter=node_filter, dry_run=dry_run)
+        version, method, kwargs = _create(action, design_ref, node_filter,
+                                          dry_run, all_nodes)
+        self._send(version, method, cast=True, **kwargs)
 
     def get_task(self, task_id):
         """The task document by id or uuid (1.0). :raises: TaskNotFound."""
@@ -258,15 +265,35 @@ class Client:
         return self._send('1.0', 'delete_task', task_id=task_id)
 
     def get_deployment_history(self, task_id, nodes=None, statuses=None,
-                               tasks_names=None, include_summary=False):
-        """History rows of a task (1.0); see docs/history.md.
+                               tasks_names=None, include_summary=False,
+                               limit=None, marker=None):
+        """History rows of a task; see docs/history.md.
+
+        Without ``limit`` and ``marker``: every row, fetched page by page
+        from a 1.4 manager (in one call from an older one, 1.0). With
+        either (1.4): one page, ``{'columns': [...], 'rows': [[...]],
+        'next': marker or None}``, of the rows after ``marker`` (the
+        previous page's ``next``).
 
         :raises: TaskNotFound, InvalidInput.
         """
-        return self._send('1.0', 'get_deployment_history', task_id=task_id,
-                          nodes=nodes, statuses=statuses,
-                          tasks_names=tasks_names,
-                          include_summary=include_summary)
+        query = {'task_id': task_id, 'nodes': nodes, 'statuses': statuses,
+                 'tasks_names': tasks_names,
+                 'include_summary': include_summary}
+        if limit is not None or marker is not None:
+            return self._send('1.4', 'get_deployment_history', query,
+                              limit=limit, marker=marker)
+        if not self.can_send_version('1.4'):
+            return self._send('1.0', 'get_deployment_history', query)
+        rows, marker = [], None
+        while True:
+            page = self._send('1.4', 'get_deployment_history', query,
+                              limit=HISTORY_PAGE, marker=marker)
+            columns = page['columns']
+            rows.extend(dict(zip(columns, row)) for row in page['rows'])
+            marker = page['next']
+            if marker is None:
+                return rows
 
     def stop_task(self, task_id):
         """Stop a task (1.1): running graph tasks finish, the rest are
@@ -284,12 +311,16 @@ class Client:
         """One node by id or name (1.2). :raises: NodeNotFound."""
         return self._send('1.2', 'get_node', node_id=node_id)
 
-    def set_node_power(self, node_id, power):
+    def set_node_power(self, node_id, power, dry_run=False):
         """Power a node ``on``/``off``/``cycle`` or read its ``status``
-        (1.2); returns the power task's document.
+        (1.2); returns the power task's document. ``dry_run`` (1.4)
+        touches nothing and says what it would do.
 
         :raises: NodeNotFound, InvalidInput, NodeLocked.
         """
+        if dry_run:
+            return self._send('1.4', 'set_node_power', node_id=node_id,
+                              power=power, dry_run=True)
         return self._send('1.2', 'set_node_power', node_id=node_id,
                           power=power)
 
@@ -319,5 +350,15 @@ class Client:
             self.transport.cleanup()
 
 
-def _create_version(action):
-    return '1.2' if action in ACTIONS_SINCE_1_2 else '1.0'
+def _create(action, design_ref, node_filter, dry_run, all_nodes):
+    """(version, method, kwargs) of a create_task: the lowest version
+    that knows the action and the arguments given."""
+    kwargs = {'action': action, 'design_ref': design_ref,
+              'node_filter': node_filter, 'dry_run': dry_run}
+    # 1.0 even for the actions 1.2 added: a 1.0-pinned caller has always
+    # sent them so, and an older manager answers UnsupportedAction.
+    version = '1.0'
+    if all_nodes:
+        version = '1.4'
+        kwargs['all_nodes'] = all_nodes
+    return version, 'create_task', kwargs

@@ -55,6 +55,12 @@ class GraphInvalid(InvalidInput):
     """The deployment graph has problems other than (or besides) cycles."""
 
 
+class InternalError(DrydockError):
+    """Something the manager did not expect (a bug, a database outage); the
+    message names a reference under which the manager logged the details.
+    """
+
+
 class UnsupportedVersion(DrydockError):
     """The call needs a newer RPC API version than the version cap allows
     (nothing was sent)."""
@@ -77,7 +83,7 @@ class WaitTimeout(DrydockError):
 # The manager's errors, by the name they carry on the wire.
 _BY_NAME = {cls.__name__: cls for cls in (
     InvalidInput, TaskNotFound, NodeNotFound, NodeLocked, UnsupportedAction,
-    DesignError, GraphCycle, GraphInvalid)}
+    DesignError, GraphCycle, GraphInvalid, InternalError)}
 SERVER_ERRORS = tuple(_BY_NAME)
 
 

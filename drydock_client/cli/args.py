@@ -7,7 +7,9 @@ class ListAction(argparse.Action):
     """``--x a,b``, ``--x a b`` and repeated ``--x`` all give [a, b].
 
     With ``choices`` on the action, each item is checked and a bad one
-    exits 2 listing the valid values.
+    exits 2 listing the valid values. An empty value (``--nodes ''``,
+    what a script passes when its variable is unset) exits 2 too: it
+    never means "all".
     """
 
     def __init__(self, *args, valid=None, **kwargs):
@@ -28,6 +30,9 @@ class ListAction(argparse.Action):
         namespace.list_tail = (self.dest, trailing, not self.valid)
         for value in words:
             items.extend(v for v in value.replace(',', ' ').split() if v)
+        if not items:
+            parser.error('%s is empty: name at least one (an empty value '
+                         'never means all)' % option_string)
         if self.valid:
             bad = [v for v in items if v not in self.valid]
             if bad:

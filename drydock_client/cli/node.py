@@ -50,12 +50,21 @@ class PowerNode(show.ShowOne):
         parser = super().get_parser(prog_name)
         parser.add_argument('node', help='node id or name')
         parser.add_argument('action', choices=POWER_ACTIONS)
+        parser.add_argument('--dry-run', action='store_true',
+                            help='say what would be done; send nothing to '
+                                 'the BMC')
         return parser
 
     def take_action(self, parsed):
         client = self.app.client_manager.drydock
-        task = client.set_node_power(parsed.node, parsed.action)
+        task = client.set_node_power(parsed.node, parsed.action,
+                                     dry_run=parsed.dry_run)
         task = _settle(client, task['id'])
+        if parsed.dry_run:
+            self.app.stderr.write(''.join(
+                m['message'] + '\n'
+                for m in task['result']['details']['messageList']
+                if m['context_type'] == 'node'))
         if task['result']['status'] != 'success':
             messages = [m['message'] for m in
                         task['result']['details']['messageList']

@@ -102,10 +102,15 @@ class CreateTask(ExitOnFailure, show.ShowOne):
         parser.add_argument('--tags', action=cli_args.ListAction)
         parser.add_argument('--labels', type=cli_args.key_value, nargs='+',
                             metavar='KEY=VALUE')
+        parser.add_argument('--all-nodes', action='store_true',
+                            help='every node of the design; needed by '
+                                 'prepare_nodes, provision_nodes and '
+                                 'destroy_nodes when no node is named')
         parser.add_argument('--dry-run', action='store_true',
-                            help='build the graph and its pending history '
-                                 'without touching any node; prints the '
-                                 'graph summary on stderr')
+                            help='record what the task would touch and '
+                                 'touch nothing (no BMC, node or lock); '
+                                 'deploy_nodes prints the graph summary '
+                                 'on stderr')
         parser.add_argument('--wait', action='store_true',
                             help='wait until the task ends, showing its '
                                  'progress on stderr; exit 1 unless it '
@@ -117,9 +122,10 @@ class CreateTask(ExitOnFailure, show.ShowOne):
         client = self.app.client_manager.drydock
         doc = client.create_task(parsed.action, parsed.design_ref,
                                  node_filter=node_filter(parsed),
-                                 dry_run=parsed.dry_run)
+                                 dry_run=parsed.dry_run,
+                                 all_nodes=parsed.all_nodes)
         self.failed = False
-        if parsed.dry_run and 'id' in doc:
+        if parsed.dry_run and doc.get('action') == 'deploy_nodes':
             self.app.stderr.write(graph_summary(
                 doc['id'], client.get_deployment_history(doc['id'])))
         if parsed.wait and 'id' in doc:

@@ -5,9 +5,13 @@ plane. drydock's default, ``kombu+memory:////``, is the embedded default: the
 API endpoints run inside the calling process (see ``embedded``).
 """
 
+import functools
+
 from kombu.transport import memory
 import oslo_messaging as messaging
 from oslo_messaging import opts as messaging_opts
+
+from drydockd.common import exception
 
 EMBEDDED_URL = 'kombu+memory:////'
 EMBEDDED_POLL = 0.01
@@ -59,15 +63,27 @@ def get_transport(conf, url):
 
 class RPCEndpoint:
     """oslo.messaging's view of an API endpoint: its version target and
-    its ``API_METHODS`` only, each raising the endpoint's ``EXPECTED``
-    errors marked as expected (re-raised typed on the caller's side, not
-    logged here as crashes)."""
+    its ``API_METHODS`` only. drydock's own exceptions are marked expected
+    (re-raised typed on the caller's side, not logged here as crashes) and
+    sent without the server's traceback: the endpoint already turned
+    everything else into one of them (manager.rpc_errors)."""
 
     def __init__(self, endpoint):
         self.target = messaging.Target(version=endpoint.RPC_API_VERSION)
-        expected = messaging.expected_exceptions(*endpoint.EXPECTED)
         for name in endpoint.API_METHODS:
-            setattr(self, name, expected(getattr(endpoint, name)))
+            setattr(self, name, _expected(getattr(endpoint, name)))
+
+
+def _expected(method):
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except exception.DrydockException as exc:
+            expected = messaging.ExpectedException()
+            expected.exc_info = (type(exc), exc, None)
+            raise expected from None
+    return call
 
 
 def get_server(conf, transport, endpoints):

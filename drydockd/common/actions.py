@@ -20,6 +20,10 @@ class NodeAction:
     :param args: fixed arguments of the work message.
     :param awaits_agent: a node's part ends with its node agent's report,
         not the executor's.
+    :param effect: what it does to one node, as a dry run reports it
+        (``%(node)s`` and ``%(bmc)s`` are filled in).
+    :param whole_site_asked: run over every node of the design only when
+        the caller says so (``all_nodes``), never for a missing filter.
     """
 
     name: str
@@ -28,17 +32,28 @@ class NodeAction:
     node_status: str | None = None
     args: dict = dataclasses.field(default_factory=dict)
     awaits_agent: bool = False
+    effect: str = ''
+    whole_site_asked: bool = False
 
 
+_VIA = ' through its BMC at %(bmc)s'
 NODE_ACTIONS = {a.name: a for a in (
-    NodeAction('verify_nodes', 'verify_nodes', 'verify_nodes_resp'),
+    NodeAction('verify_nodes', 'verify_nodes', 'verify_nodes_resp',
+               effect='read the power state of %(node)s' + _VIA),
     # Ready for provisioning: a known power state, off.
-    NodeAction('prepare_nodes', 'power', 'power_resp', args={'power': 'off'}),
+    NodeAction('prepare_nodes', 'power', 'power_resp', args={'power': 'off'},
+               effect='power off %(node)s' + _VIA, whole_site_asked=True),
     NodeAction('provision_nodes', 'image_provision', 'provision_resp',
-               node_status='provisioning', awaits_agent=True),
+               node_status='provisioning', awaits_agent=True,
+               effect='set PXE boot on %(node)s and power-cycle it' + _VIA
+               + ', then wait for its agent to report provisioned',
+               whole_site_asked=True),
     NodeAction('destroy_nodes', 'remove_nodes', 'remove_nodes_resp',
-               node_status='removing'),
-    NodeAction('power_nodes', 'power', 'power_resp'),
+               node_status='removing',
+               effect='power off %(node)s' + _VIA
+               + ' and return it to discover', whole_site_asked=True),
+    NodeAction('power_nodes', 'power', 'power_resp',
+               effect='%(power)s %(node)s' + _VIA),
 )}
 
 DEPLOY = 'deploy_nodes'
@@ -46,11 +61,19 @@ DEPLOY = 'deploy_nodes'
 DESIGN_ACTIONS = ('validate_design', 'prepare_site')
 # Site-wide names for node actions over every node of the design.
 SITE_ALIASES = {'verify_site': 'verify_nodes'}
+# Actions that power nodes off or reboot them: the whole site only when
+# asked for by name (create_task all_nodes=True), never by a filter left
+# out.
+WHOLE_SITE_ASKED = tuple(a.name for a in NODE_ACTIONS.values()
+                         if a.whole_site_asked)
 # What create_task accepts (power_nodes is reached through set_node_power).
 SUPPORTED = (DESIGN_ACTIONS + tuple(SITE_ALIASES)
              + tuple(a for a in NODE_ACTIONS if a != 'power_nodes')
              + (DEPLOY,))
 POWER_CHOICES = ('on', 'off', 'cycle', 'status')
+# How a dry run of power_nodes words each choice (``%(power)s``).
+POWER_EFFECTS = {'on': 'power on', 'off': 'power off',
+                 'cycle': 'power-cycle', 'status': 'read the power state of'}
 
 # Executor methods of node actions and the report each answers with.
 NODE_METHODS = {a.method: a.reply for a in NODE_ACTIONS.values()}

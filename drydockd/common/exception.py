@@ -103,3 +103,15 @@ class GraphInvalid(InvalidInput):
 class DatabaseNotCurrent(DrydockException):
     _msg_fmt = ('Database is at revision %(current)s, code expects '
                 '%(head)s: run "drydock-manage db upgrade"')
+
+
+class InternalError(DrydockException):
+    """Anything an RPC method did not expect: a bug or an outage.
+
+    The caller gets the method and a reference, never the original text
+    (it can hold SQL); the manager logs the traceback under the same
+    reference.
+    """
+
+    _msg_fmt = ('Internal error in %(method)s (reference %(ref)s); the '
+                'manager log has the details')

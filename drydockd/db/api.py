@@ -81,13 +81,40 @@ class Connection(abc.ABC):
         """Append a status message to a task."""
 
     @abc.abstractmethod
+    def add_result_messages(self, task_id, messages):
+        """Append status messages to a task in one transaction.
+
+        :param messages: dicts with ``message`` and optionally ``error``,
+            ``context_type``, ``context`` (at most 255 characters) and
+            ``extra``.
+        """
+
+    @abc.abstractmethod
     def get_history(self, task_id, nodes=None, statuses=None, names=None,
                     include_summary=False):
         """Deployment history rows of a task, filtered in SQL.
 
         Ordered by time_start, node, task name. Graph tasks of the task's
         graph with no row at all come back as ``skipped`` with node ``-``
-        only when ``nodes`` is not given. :raises: TaskNotFound.
+        only when ``nodes`` is not given, after every other row.
+        :raises: TaskNotFound.
+        """
+
+    @abc.abstractmethod
+    def get_history_page(self, task_id, limit, marker=None, nodes=None,
+                         statuses=None, names=None, include_summary=False):
+        """One keyset page of :meth:`get_history`, in the API's form.
+
+        :param limit: at most this many rows.
+        :param marker: ``(time_start, node_id, task_name)`` of the last
+            row of the previous page as the API showed it (``node_id``
+            ``null`` for the sync node, ``-`` for a never-run graph task;
+            ``time_start`` a datetime or None): only rows after it.
+        :returns: ``{'columns': [...], 'rows': [[...], ...], 'next':
+            marker dict or None}``; values JSON-safe (times as
+            ``2026-11-22T10:00:01.123456Z``), ``next`` None on the last
+            page.
+        :raises: TaskNotFound.
         """
 
     @abc.abstractmethod

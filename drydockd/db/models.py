@@ -16,6 +16,7 @@ from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import func
+from sqlalchemy import literal_column
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import deferred
@@ -139,6 +140,26 @@ class DeploymentHistory(Base):
 Index('uq_deployment_history_task_node_name', DeploymentHistory.task_id,
       func.coalesce(DeploymentHistory.node_id, ''),
       DeploymentHistory.deployment_graph_task_name, unique=True)
+
+# The order history is shown in (docs/history.md), as the key of one
+# index, so a page after a marker is one index range scan on both
+# databases: time_start with never-started rows last, then the node as a
+# number (shorter ids first; the sync node, NULL, last), then the graph
+# task name. The constants are literals, not parameters, so queries match
+# the index expressions. NOT_STARTED is how both databases store that
+# time (SQLite as text, in SQLAlchemy's format).
+NOT_STARTED = '9999-12-31 23:59:59.999999'
+SYNC_NODE_LENGTH = 65   # node_id holds at most 64 characters
+HISTORY_ORDER = (
+    func.coalesce(DeploymentHistory.time_start,
+                  literal_column("'%s'" % NOT_STARTED)),
+    func.coalesce(func.length(DeploymentHistory.node_id, type_=Integer),
+                  literal_column(str(SYNC_NODE_LENGTH), Integer)),
+    func.coalesce(DeploymentHistory.node_id, literal_column("''")),
+    DeploymentHistory.deployment_graph_task_name,
+)
+Index('ix_deployment_history_order', DeploymentHistory.task_id,
+      *HISTORY_ORDER)
 
 
 class ActiveInstance(Base):

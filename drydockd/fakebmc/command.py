@@ -10,7 +10,9 @@ Example::
 a number (``3``); KIND is one of ``wrongpass``, ``noanswer``, ``unbound``,
 ``slow`` (ARG: seconds every answer is late) or ``neverboots``.
 ``--answer-delay SECONDS`` delays every BMC's answers (default 0), to
-stand in for a network and a real BMC.
+stand in for a network and a real BMC. ``--power on`` starts every node
+powered on (default off). ``--call-log FILE`` appends every packet each
+BMC handles to FILE, one JSON object per line (``calllog``).
 
 The ready file is written (atomically, as JSON) once every port is bound.
 SIGTERM or SIGINT stops the fleet and exits 0. Nodes that finish a
@@ -25,7 +27,10 @@ import signal
 import sys
 import time
 
-from drydockd.fakebmc import agent, design, fleet
+from drydockd.fakebmc import agent
+from drydockd.fakebmc import calllog
+from drydockd.fakebmc import design
+from drydockd.fakebmc import fleet
 
 LOG = logging.getLogger(__name__)
 
@@ -61,6 +66,11 @@ def _parser():
                         metavar='SECONDS',
                         help='delay every answer of every BMC, as a '
                              'network and a real BMC would')
+    parser.add_argument('--power', choices=('on', 'off'), default='off',
+                        help='power state every node starts in')
+    parser.add_argument('--call-log', metavar='FILE',
+                        help='append every packet each BMC handles to '
+                             'FILE as JSON lines')
     parser.add_argument('--username', default='admin')
     parser.add_argument('--password',
                         help='one password for every BMC (default: random)')
@@ -89,6 +99,8 @@ def _parse_args(argv):
                                  args.answer_delay)
     except ValueError as exc:
         parser.error(str(exc))
+    for spec in specs:
+        spec.power = args.power
     unknown = set(args.faults) - {spec.name for spec in specs}
     if unknown:
         parser.error(f'--fault: no such node: {", ".join(sorted(unknown))}')
@@ -118,11 +130,13 @@ def main(argv=None):
     reporter = None
     if args.report_config:
         reporter = agent.Agent(args.report_config, specs)
-    with fleet.Fleet(specs, on_provisioned=reporter):
+    calls = calllog.CallLog(args.call_log)
+    with fleet.Fleet(specs, on_provisioned=reporter, calls=calls):
         if args.ready_file:
             _write_ready(args.ready_file, args)
         while not stop:
             time.sleep(0.2)
+    calls.close()
     LOG.info('Stopped')
     return 0
 

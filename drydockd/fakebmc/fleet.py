@@ -7,6 +7,10 @@ the node is powered on, power-cycled or reset while the boot device is
 ``network`` (PXE), it "boots" and after ``boot_seconds`` the fleet calls
 ``on_provisioned(node_name)``.
 
+Every packet a BMC handles is recorded in the fleet's
+:class:`calllog.CallLog` (``fleet.calls.of('node01')``), so tests can
+check what the hardware was really sent.
+
 Usage::
 
     specs = make_specs(3, base_port=17001)
@@ -24,6 +28,7 @@ import threading
 from pyghmi.ipmi import bmc as pyghmi_bmc
 from pyghmi.ipmi.private import session as pyghmi_session
 
+from drydockd.fakebmc import calllog
 from drydockd.fakebmc import timers
 from drydockd.oob import pyghmi_compat
 
@@ -132,6 +137,16 @@ class SimulatedBmc(pyghmi_bmc.Bmc):
     def get_system_guid(self):
         return self.uuid
 
+    def sessionless_data(self, data, sockaddr):
+        name = calllog.describe_sessionless(bytearray(data))
+        if name is not None:
+            self._fleet.calls.record(self.spec.name, name)
+        return super().sessionless_data(data, sockaddr)
+
+    def handle_raw_request(self, request, session):
+        self._fleet.calls.record(self.spec.name, *calllog.describe(request))
+        return super().handle_raw_request(request, session)
+
     def get_power_state(self):
         return self.power
 
@@ -195,14 +210,17 @@ class Fleet:
     :param on_provisioned: ``callable(node_name)``, called on the timer
         thread each time a node finishes a network boot; it must not
         block for long. By default the event is only logged.
+    :param calls: the :class:`calllog.CallLog` every BMC records into
+        (default: one in memory, as :attr:`calls`).
 
     pyghmi waits with ``select()``, so one process serves at most about
     1,000 BMCs.
     """
 
-    def __init__(self, specs, on_provisioned=None):
+    def __init__(self, specs, on_provisioned=None, calls=None):
         self.specs = list(specs)
         self.on_provisioned = on_provisioned
+        self.calls = calls if calls is not None else calllog.CallLog()
         self.scheduler = timers.Scheduler()
         self.bmcs = {}
         self._silent = []

@@ -41,7 +41,9 @@ def start(db, publisher, design_ref, node_filter_doc, dry_run=False,
           created_by=None, deadline_s=3600):
     """Create a deploy_nodes task and cast it; returns the task dict."""
     design, nodes, graph, metadata = plan(design_ref, node_filter_doc)
-    db.sync_nodes(design['nodes'], design_ref)
+    if not dry_run:
+        # A dry run writes no node: it registers, reserves and moves none.
+        db.sync_nodes(design['nodes'], design_ref)
     history = [(vocabulary.wire_uid(uid), item['id'])
                for uid, items in graph.items() for item in items]
     task = db.start_task(
@@ -49,7 +51,6 @@ def start(db, publisher, design_ref, node_filter_doc, dry_run=False,
          'node_filter': node_filter_doc, 'dry_run': dry_run,
          'created_by': created_by,
          'graph': {'tasks_graph': graph, **metadata}},
-        # A dry run locks no node: it never touches one.
         [] if dry_run else [n['id'] for n in nodes], history,
         node_status=None if dry_run else 'deploying')
     deadline = task['created'] + datetime.timedelta(seconds=deadline_s)

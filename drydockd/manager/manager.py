@@ -1,12 +1,22 @@
 """The public RPC API endpoint (server side of drydock_client.client).
 
-Methods validate their input, make one workflow or DB API call and return
-JSON-safe dicts. ``EXPECTED`` lists the errors callers are meant to get;
-the RPC server (drydockd.api.rpc) marks them so oslo.messaging re-raises
-them on the caller's side as typed exceptions instead of logging crashes.
-Nothing here imports oslo.messaging: the embedded default calls these
-methods in-process (drydockd.api.embedded), and a CLI run should not pay
-for the RPC stack it does not use.
+Methods check every argument first (``arguments``), make one workflow or
+DB API call and return JSON-safe dicts. ``rpc_errors.api_method`` makes
+every failure reach the caller as a typed exception with one line: the
+expected ones as themselves, anything else as ``InternalError`` with the
+traceback logged here. Nothing here imports oslo.messaging: the RPC
+server (drydockd.api.rpc) adapts the endpoint, and the embedded default
+calls it in-process (drydockd.api.embedded) without the RPC stack.
+
+API version history (the client's docstring repeats it):
+
+    1.0 - create_task, get_task, list_tasks, delete_task,
+          get_deployment_history.
+    1.1 - stop_task.
+    1.2 - list_nodes, get_node, set_node_power; node actions.
+    1.3 - list_tasks takes limit and marker.
+    1.4 - create_task takes all_nodes; set_node_power takes dry_run;
+          get_deployment_history takes limit and marker.
 """
 
 import logging
@@ -14,38 +24,33 @@ import logging
 from drydockd.common import actions
 from drydockd.common import exception
 from drydockd.common import states
+from drydockd.manager import arguments
 from drydockd.manager import deploy
 from drydockd.manager import node_actions
+from drydockd.manager import rpc_errors
 from drydockd.manager import validation
 from drydockd.manager import views
+from drydockd.site import node_filter as node_filter_mod
 
 LOG = logging.getLogger(__name__)
 
-# NOTE: must be in sync with drydock_client.rpcapi.DrydockAPI.RPC_API_VERSION
-RPC_API_VERSION = '1.3'
+# NOTE: must be in sync with drydock_client.client.RPC_API_VERSION
+RPC_API_VERSION = '1.4'
 
 MAX_PAGE = 1000
-_EXPECTED = (exception.InvalidInput, exception.TaskNotFound,
-             exception.NodeNotFound,
-             exception.NodeLocked, exception.UnsupportedAction,
-             exception.DesignError, exception.GraphCycle)
+MAX_HISTORY_PAGE = 10000
 
 
-def _user(context):
-    return (context or {}).get('user') or 'unknown'
-
-
-def _check_choices(name, values, valid):
-    bad = [v for v in values or [] if v not in valid]
-    if bad:
-        raise exception.InvalidInput(
-            reason='invalid %s %s; valid: %s' % (
-                name, ', '.join(map(str, bad)), ', '.join(valid)))
+def _action(value):
+    if not isinstance(value, str) or value not in actions.SUPPORTED:
+        raise exception.UnsupportedAction(
+            action=arguments.shown(value),
+            supported=', '.join(actions.SUPPORTED))
+    return value
 
 
 class ManagerEndpoint:
     RPC_API_VERSION = RPC_API_VERSION
-    EXPECTED = _EXPECTED
     # What callers may call (and nothing else on this object).
     API_METHODS = ('create_task', 'get_task', 'list_tasks', 'delete_task',
                    'get_deployment_history', 'stop_task', 'list_nodes',
@@ -56,80 +61,106 @@ class ManagerEndpoint:
         self.publisher = publisher
         self.conf = conf
 
+    @rpc_errors.api_method
     def create_task(self, context, action, design_ref, node_filter=None,
-                    dry_run=False):
-        if action not in actions.SUPPORTED:
-            raise exception.UnsupportedAction(
-                action=action, supported=', '.join(actions.SUPPORTED))
+                    dry_run=False, all_nodes=False):
+        """1.0; 1.4 added ``all_nodes`` (see node_actions.check_scope)."""
+        user = arguments.context_user(context)
+        action = _action(action)
+        design_ref = arguments.text('design_ref', design_ref)
+        node_filter = node_filter_mod.validate(node_filter)
+        dry_run = arguments.flag('dry_run', dry_run)
+        node_actions.check_scope(action, node_filter,
+                                 arguments.flag('all_nodes', all_nodes))
         if action == 'validate_design':
             return views.task_document(validation.validate_design(
-                self.db, design_ref, _user(context)))
+                self.db, design_ref, user, dry_run=dry_run))
         if action == 'prepare_site':
             return views.task_document(validation.prepare_site(
-                self.db, design_ref, _user(context)))
-        if action in actions.SITE_ALIASES:
-            action, node_filter = actions.SITE_ALIASES[action], None
+                self.db, design_ref, user, dry_run=dry_run))
+        action = actions.SITE_ALIASES.get(action, action)
         if action in actions.NODE_ACTIONS:
             return views.task_document(node_actions.start(
                 self.db, self.publisher, self.conf, action, design_ref,
-                node_filter, created_by=_user(context)))
+                node_filter, created_by=user, dry_run=dry_run))
         task = deploy.start(self.db, self.publisher, design_ref, node_filter,
-                            dry_run=bool(dry_run), created_by=_user(context),
+                            dry_run=dry_run, created_by=user,
                             deadline_s=self.conf.manager.deploy_timeout)
         return views.task_document(task)
 
+    @rpc_errors.api_method
     def get_task(self, context, task_id):
-        return views.task_document(self.db.get_task(task_id,
-                                                    with_messages=True))
+        return views.task_document(self.db.get_task(
+            arguments.task_ident(task_id), with_messages=True))
 
+    @rpc_errors.api_method
     def list_tasks(self, context, statuses=None, include_deleted=False,
                    limit=None, marker=None):
         """1.0; 1.3 added ``limit`` and ``marker`` (page by id)."""
-        _check_choices('status', statuses, states.TASK_STATUSES)
-        for name, value, top in (('limit', limit, MAX_PAGE),
-                                 ('marker', marker, None)):
-            if value is not None and (
-                    isinstance(value, bool) or not isinstance(value, int)
-                    or value < 1 or (top and value > top)):
-                raise exception.InvalidInput(
-                    reason='%s must be an integer from 1%s' % (
-                        name, ' to %d' % top if top else ''))
-        return [views.task_summary(t) for t in self.db.list_tasks(
-            statuses, include_deleted, limit=limit, marker=marker)]
+        tasks = self.db.list_tasks(
+            arguments.text_list('statuses', statuses,
+                                valid=states.TASK_STATUSES),
+            arguments.flag('include_deleted', include_deleted),
+            limit=arguments.page_limit('limit', limit, MAX_PAGE),
+            marker=arguments.id_marker('marker', marker))
+        return [views.task_summary(t) for t in tasks]
 
+    @rpc_errors.api_method
     def delete_task(self, context, task_id):
-        return views.task_summary(self.db.soft_delete_task(task_id))
+        return views.task_summary(self.db.soft_delete_task(
+            arguments.task_ident(task_id)))
 
+    @rpc_errors.api_method
     def get_deployment_history(self, context, task_id, nodes=None,
                                statuses=None, tasks_names=None,
-                               include_summary=False):
-        _check_choices('status', statuses, states.HISTORY_STATUSES)
-        for name, value in (('nodes', nodes), ('tasks_names', tasks_names)):
-            if value is not None and not isinstance(value, list):
-                raise exception.InvalidInput(reason='%s must be a list'
-                                             % name)
-        if isinstance(task_id, bool) or not str(task_id).isdigit():
-            raise exception.InvalidInput(reason='task id must be an integer')
-        rows = self.db.get_history(int(task_id), nodes, statuses,
-                                   tasks_names, include_summary)
-        return [views.history_row(r) for r in rows]
+                               include_summary=False, limit=None,
+                               marker=None):
+        """1.0: every row. 1.4 added ``limit`` and ``marker``: with either,
+        one page of the rows after ``marker`` (the previous page's
+        ``next``, or its last row), as ``{columns, rows, next}``."""
+        task_id = arguments.task_id(task_id)
+        query = {
+            'nodes': arguments.text_list('nodes', nodes, ints=True,
+                                         max_length=arguments.MAX_NODE_UID),
+            'statuses': arguments.text_list('statuses', statuses,
+                                            valid=states.HISTORY_STATUSES),
+            'names': arguments.text_list('tasks_names', tasks_names),
+            'include_summary': arguments.flag('include_summary',
+                                              include_summary)}
+        if limit is None and marker is None:
+            return [views.history_row(r)
+                    for r in self.db.get_history(task_id, **query)]
+        return self.db.get_history_page(
+            task_id, arguments.page_limit(
+                'limit', MAX_HISTORY_PAGE if limit is None else limit,
+                MAX_HISTORY_PAGE),
+            marker=arguments.history_marker(marker), **query)
 
+    @rpc_errors.api_method
     def stop_task(self, context, task_id):
         """1.1: stop a task (terminating, then terminated)."""
-        return views.task_document(
-            deploy.stop(self.db, self.publisher, task_id, _user(context)))
+        return views.task_document(deploy.stop(
+            self.db, self.publisher, arguments.task_ident(task_id),
+            arguments.context_user(context)))
 
+    @rpc_errors.api_method
     def list_nodes(self, context):
         """1.2: every known node, without credentials."""
         return [views.node(n) for n in self.db.list_nodes()]
 
+    @rpc_errors.api_method
     def get_node(self, context, node_id):
         """1.2: one node by id or name, without its credential."""
-        return views.node(self.db.get_node(node_id))
+        return views.node(self.db.get_node(arguments.node_ident(node_id)))
 
-    def set_node_power(self, context, node_id, power):
-        """1.2: power on/off/cycle/status one node; returns the task."""
-        node = self.db.get_node(node_id)
+    @rpc_errors.api_method
+    def set_node_power(self, context, node_id, power, dry_run=False):
+        """1.2: power on/off/cycle/status one node; returns the task.
+        1.4 added ``dry_run``."""
+        user = arguments.context_user(context)
+        power = arguments.choice('power', power, actions.POWER_CHOICES)
+        dry_run = arguments.flag('dry_run', dry_run)
+        node = self.db.get_node(arguments.node_ident(node_id))
         if not node['design_ref']:
             raise exception.InvalidInput(
                 reason='node %s has no design; run an action on it from '
@@ -138,4 +169,5 @@ class ManagerEndpoint:
             {'filter_type': 'union', 'node_names': [node['name']]}]}
         return views.task_document(node_actions.start(
             self.db, self.publisher, self.conf, 'power_nodes',
-            node['design_ref'], flt, created_by=_user(context), power=power))
+            node['design_ref'], flt, created_by=user, power=power,
+            dry_run=dry_run))

@@ -3,7 +3,8 @@
 Each creates a parent task with one subtask per selected node (the parent
 result is voted from them), locks the nodes, and casts one work message
 naming the nodes and the design; BMC credentials stay in the design and
-never travel on the work plane.
+never travel on the work plane. A dry run goes no further than selecting
+the nodes (``dry_run.record``).
 """
 
 import logging
@@ -11,24 +12,50 @@ import logging
 from drydockd.common import actions
 from drydockd.common import exception
 from drydockd.manager import deploy
+from drydockd.manager import dry_run as dry_run_mod
 from drydockd.messaging import schemas
 
 LOG = logging.getLogger(__name__)
 
 
+def check_scope(action, node_filter, all_nodes):
+    """Which nodes a create_task may name, before the design is read.
+
+    ``all_nodes`` asks for every node of the design by name; it excludes
+    a filter. An action that powers nodes off or reboots them
+    (``actions.WHOLE_SITE_ASKED``) runs over the whole site only when
+    asked so: a filter left out (an unset variable in a script, a 1.0
+    client) is refused. ``verify_site`` always covers the whole site.
+
+    :raises: InvalidInput saying what to send instead.
+    """
+    if all_nodes and node_filter is not None:
+        raise exception.InvalidInput(
+            reason='all_nodes and node_filter exclude each other: give '
+                   'one or the other')
+    if action in actions.SITE_ALIASES and node_filter is not None:
+        raise exception.InvalidInput(
+            reason='%s covers every node of the design; give %s a node '
+                   'filter instead' % (action, actions.SITE_ALIASES[action]))
+    if (action in actions.WHOLE_SITE_ASKED and node_filter is None
+            and not all_nodes):
+        raise exception.InvalidInput(
+            reason='%s needs a node filter, or all_nodes=true for every '
+                   'node of the design (drydock2 task create %s '
+                   '--all-nodes)' % (action, action))
+
 
 def start(db, publisher, conf, action, design_ref, node_filter_doc,
-          created_by=None, power=None):
+          created_by=None, power=None, dry_run=False):
     """Create the parent task and its subtasks and cast the work."""
     spec = actions.NODE_ACTIONS[action]
     args = dict(spec.args)
     if action == 'power_nodes':
-        if power not in actions.POWER_CHOICES:
-            raise exception.InvalidInput(
-                reason='power must be one of %s'
-                % ', '.join(actions.POWER_CHOICES))
         args['power'] = power
     design, nodes = deploy.select_nodes(design_ref, node_filter_doc)
+    if dry_run:
+        return dry_run_mod.record(db, action, design_ref, node_filter_doc,
+                                  nodes, created_by, power=power)
     db.sync_nodes(design['nodes'], design_ref)
     task = db.start_task(
         {'action': action, 'design_ref': design_ref,

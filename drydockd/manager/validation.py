@@ -8,17 +8,29 @@ field it concerns, so ``drydock2 design validate`` can list them all.
 
 from drydockd.site import design
 
+# result_message.context holds at most this many characters.
+CONTEXT_LENGTH = 255
 
-def validate_design(db, design_ref, created_by=None):
-    """Create and finish a validate_design task; returns the task dict."""
+
+def validate_design(db, design_ref, created_by=None, dry_run=False):
+    """Create and finish a validate_design task; returns the task dict.
+
+    It only reads the design, so a dry run is the same task marked so.
+    """
     found = design.problems(design_ref)
     task = db.start_task({'action': 'validate_design',
-                          'design_ref': design_ref,
+                          'design_ref': design_ref, 'dry_run': dry_run,
                           'created_by': created_by}, [])
+    messages = []
     for problem in found:
         context, _, text = problem.partition(': ')
-        db.add_result_message(task['id'], text or problem, error=True,
-                              context_type='design', context=context)
+        if len(context) > CONTEXT_LENGTH:
+            # Not a field (a fetch error quoting the reference): the
+            # whole problem is the message, about the design as a whole.
+            context, text = 'design', problem
+        messages.append({'message': text or problem, 'error': True,
+                         'context_type': 'design', 'context': context})
+    db.add_result_messages(task['id'], messages)
     if found:
         summary = 'Design has %d problems' % len(found)
     else:
@@ -27,13 +39,19 @@ def validate_design(db, design_ref, created_by=None):
     return db.get_task(task['id'], with_messages=True)
 
 
-def prepare_site(db, design_ref, created_by=None):
-    """Register every node of a valid design; ends at once."""
+def prepare_site(db, design_ref, created_by=None, dry_run=False):
+    """Register every node of a valid design; ends at once.
+
+    A dry run registers nothing and says how many nodes it would.
+    """
     loaded = design.load(design_ref)
-    db.sync_nodes(loaded['nodes'], design_ref)
+    if not dry_run:
+        db.sync_nodes(loaded['nodes'], design_ref)
     task = db.start_task({'action': 'prepare_site', 'design_ref': design_ref,
-                          'created_by': created_by}, [])
+                          'dry_run': dry_run, 'created_by': created_by}, [])
+    count = len(loaded['nodes'])
     db.finish_task(task['id'], 'success',
-                   '%d nodes registered from the design'
-                   % len(loaded['nodes']))
+                   'Dry run: would register %d nodes from the design' % count
+                   if dry_run else
+                   '%d nodes registered from the design' % count)
     return db.get_task(task['id'], with_messages=True)

@@ -10,6 +10,7 @@ import yaml
 
 import fakebmc_fixtures as fx
 from drydockd.common import exception
+from drydockd.fakebmc import calllog
 from drydockd.oob import ipmi
 
 
@@ -113,3 +114,37 @@ def test_two_hundred_bmcs_with_a_dead_and_a_slow_one(tmp_path):
         'BMC of node node201 did not answer after 2 tries'
     assert isinstance(results['node202'], exception.OOBTimeout)
     assert 'node202' in str(results['node202'])
+
+
+def test_call_log_records_every_packet_per_bmc(tmp_path):
+    """The simulated hardware's own record, read from another process:
+    ipmitool's session set-up and each command, on the BMC it reached."""
+    log = tmp_path / 'calls.jsonl'
+    with fx.FleetProcess(tmp_path, 2, '--power', 'on', '--call-log',
+                         str(log)) as fleet:
+        first, second = fleet.nodes
+        assert calllog.read(log) == []
+        status = ipmitool(first, 'power', 'status')
+        assert status.stdout.strip() == 'Chassis Power is on', status.stderr
+        assert ipmitool(first, 'power', 'off').returncode == 0
+        entries = calllog.read(log)
+    assert {e['node'] for e in entries} == {'node01'}
+    commands = [(e['command'], e['detail']) for e in entries]
+    assert ('open_session', None) in commands
+    assert ('get_chassis_status', None) in commands
+    assert commands.index(('get_chassis_status', None)) < commands.index(
+        ('chassis_control', 'power off'))
+    assert [c for c in commands if c[0] == 'chassis_control'] == [
+        ('chassis_control', 'power off')]
+
+
+def test_in_process_fleet_keeps_calls_per_node():
+    fleet = fx.start_fleet(2)
+    try:
+        driver = ipmi.IPMIDriver(fx.make_conf(command_timeout=5, retries=1))
+        driver.set_boot_device(fx.oob_info(fleet.specs[1]), 'pxe')
+        names = [e['command'] for e in fleet.calls.of('node02')]
+    finally:
+        fleet.stop()
+    assert 'open_session' in names and 'set_system_boot_options' in names
+    assert fleet.calls.of('node01') == []

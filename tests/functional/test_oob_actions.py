@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 import conftest
+from drydockd.fakebmc import calllog
 from drydockd.fakebmc import fleet
 
 
@@ -25,7 +26,7 @@ class Site:
     """A fakebmc fleet plus an all-in-one daemon over its design."""
 
     def __init__(self, tmp_path, daemons, count, faults=(), debug=False,
-                 provision_timeout=8):
+                 provision_timeout=8, fleet_args=()):
         self.tmp = tmp_path
         self.config = conftest.write_config(
             tmp_path / 'drydock.conf',
@@ -46,6 +47,7 @@ class Site:
                 '--log-level', 'DEBUG' if debug else 'INFO']
         for fault in faults:
             args += ['--fault', fault]
+        args += list(fleet_args)
         self.fleet_log = tmp_path / 'fakebmc.log'
         self.fleet = subprocess.Popen(args, stdout=open(self.fleet_log, 'w'),
                                       stderr=subprocess.STDOUT)
@@ -65,9 +67,12 @@ class Site:
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 
-    def run_task(self, action, *filters, timeout=60):
+    def run_task(self, action, *filters, timeout=60, design=None):
         task = self.json('task', 'create', action, '--design-ref',
-                         self.design, *filters)
+                         design or self.design, *filters)
+        return self.wait(task, timeout)
+
+    def wait(self, task, timeout=60):
         deadline = time.monotonic() + timeout
         while task['status'] not in ('complete', 'terminated'):
             assert time.monotonic() < deadline, task
@@ -106,7 +111,7 @@ def _node_messages(task):
 
 def test_provision_twenty_nodes(make_site):
     site = make_site(20)
-    task = site.run_task('provision_nodes')
+    task = site.run_task('provision_nodes', '--all-nodes')
     assert task['result']['status'] == 'success', task['result']
     assert len(task['subtask_id_list']) == 20
     messages = _node_messages(task)
@@ -121,7 +126,7 @@ def test_provision_twenty_nodes(make_site):
 def test_faulty_nodes_end_in_clear_errors(make_site):
     site = make_site(6, faults=['node01:wrongpass', 'node02:unbound',
                                 'node03:neverboots'], provision_timeout=4)
-    task = site.run_task('provision_nodes')
+    task = site.run_task('provision_nodes', '--all-nodes')
     assert task['result']['status'] == 'partial_success', task['result']
     messages = _node_messages(task)
     assert messages['node01']['error']
@@ -167,7 +172,7 @@ def test_ipmitool_agrees_with_drydock(make_site):
 def test_no_password_anywhere(make_site, tmp_path):
     site = make_site(4, debug=True, faults=['node02:wrongpass'])
     passwords = {site.password('node%02d' % i) for i in range(1, 5)}
-    site.run_task('provision_nodes')
+    site.run_task('provision_nodes', '--all-nodes')
     site.run_task('verify_nodes')
     outputs = [site.cli('node', 'power', 'node02', 'status'),
                site.cli('task', 'list')]
@@ -201,3 +206,89 @@ def test_no_password_anywhere(make_site, tmp_path):
     for where, blob in blobs.items():
         for password in passwords:
             assert password.encode() not in blob, where
+
+
+# A graph whose every task would reach a node or its BMC.
+POWER_GRAPH = [
+    {'id': 'prepare', 'type': 'shell', 'roles': ['*'],
+     'parameters': {'command': 'prepare', 'duration': 0.1}},
+    {'id': 'reboot_node', 'type': 'reboot', 'roles': ['*'],
+     'requires': ['prepare']},
+    {'id': 'power_down', 'type': 'power_off', 'roles': ['*'],
+     'requires': ['reboot_node']},
+    {'id': 'power_up', 'type': 'power_on', 'roles': ['*'],
+     'requires': ['power_down']},
+]
+
+
+def test_dry_run_of_every_action_touches_no_bmc(make_site, tmp_path):
+    """Every action's dry run, through the CLI, against BMCs that keep
+    their own log: not one packet reaches a BMC, no node is reserved or
+    changes, every task records dry_run and what it would have touched.
+    A real verify_nodes afterwards shows the log records traffic and that
+    every node is still on."""
+    log = tmp_path / 'bmc-calls.jsonl'
+    site = make_site(3, fleet_args=['--power', 'on', '--call-log',
+                                    str(log)])
+    design = yaml.safe_load(open(site.design))
+    design['deployment_tasks'] = POWER_GRAPH
+    power_design = tmp_path / 'power-site.yaml'
+    power_design.write_text(yaml.safe_dump(design))
+    ports = {n['name']: n['oob']['port'] for n in design['nodes']}
+    # Registers the nodes (node power needs them); reads no BMC.
+    assert site.run_task('prepare_site')['result']['status'] == 'success'
+
+    dry = [('verify_nodes', '--nodes', 'node01'),
+           ('prepare_nodes', '--nodes', 'node01,node02'),
+           ('provision_nodes', '--all-nodes'),
+           ('destroy_nodes', '--nodes', 'node03'),
+           ('destroy_nodes', '--all-nodes'),
+           ('verify_site',), ('prepare_site',), ('validate_design',)]
+    tasks = [site.run_task(action, '--dry-run', *args)
+             for action, *args in dry]
+    deploy = site.run_task('deploy_nodes', '--dry-run', '--nodes',
+                           'node01,node02', design=str(power_design))
+    powers = [site.cli('node', 'power', 'node02', verb, '--dry-run')
+              for verb in ('on', 'off', 'cycle', 'status')]
+
+    assert calllog.read(log) == []            # the hardware saw nothing
+    for result in powers:
+        assert result.returncode == 0, result.stderr
+    assert 'Dry run: would power off node02 through its BMC at ' \
+        '127.0.0.1:%d' % ports['node02'] in powers[1].stderr
+    for task in tasks + [deploy]:
+        assert task['dry_run'] is True, task
+        assert task['status'] == 'complete', task
+        assert task['result']['status'] == 'success', task['result']
+    said = {t['id']: _node_messages(t) for t in tasks}
+    destroy_one, destroy_all = tasks[3], tasks[4]
+    assert set(said[destroy_one['id']]) == {'node03'}
+    assert said[destroy_one['id']]['node03']['message'] == (
+        'Dry run: would power off node03 through its BMC at 127.0.0.1:%d '
+        'and return it to discover' % ports['node03'])
+    assert set(said[destroy_all['id']]) == {'node01', 'node02', 'node03'}
+    assert set(said[tasks[1]['id']]) == {'node01', 'node02'}
+    assert 'set PXE boot on node02' in \
+        said[tasks[2]['id']]['node02']['message']
+    assert destroy_all['result']['message'].startswith(
+        'Dry run of destroy_nodes: would touch 3 nodes (node01, node02, '
+        'node03); no BMC or node was contacted')
+    assert tasks[6]['result']['message'] == \
+        'Dry run: would register 3 nodes from the design'
+    assert not destroy_one['subtask_id_list']
+    rows = site.json('task', 'history', 'show', str(deploy['id']))
+    assert {(r['node_id'], r['task_name']) for r in rows} >= {
+        (n, t['id']) for n in ('1', '2') for t in POWER_GRAPH}
+    assert {r['status'] for r in rows} == {'skipped'}
+    nodes = site.json('node', 'list')
+    assert [(n['status'], n['reservation'], n['power_state'])
+            for n in nodes] == [('discover', None, None)] * 3
+
+    # The control: a real action does reach the BMCs, and finds them on.
+    assert site.run_task('verify_nodes', '--nodes', 'node01,node02,node03'
+                         )['result']['status'] == 'success'
+    entries = calllog.read(log)
+    assert {e['node'] for e in entries
+            if e['command'] == 'get_chassis_status'} == set(ports)
+    assert not [e for e in entries if e['command'] == 'chassis_control']
+    assert {n['power_state'] for n in site.json('node', 'list')} == {'on'}

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import conftest
+from drydock_client import client as client_lib
 
 SCHEMA = os.path.join(conftest.ROOT, 'docs', 'schemas', 'task-status.json')
 
@@ -97,7 +98,20 @@ def test_busy_nodes_refused_then_stop_and_delete(aio, tmp_path):
       conftest.DEMO_SITE), 'Action reboot_everything is not supported'),
     (('task', 'create', 'deploy_nodes', '--design-ref',
       conftest.DEMO_SITE, '--nodes', 'nosuchnode'),
+     "Invalid input: node_filter.filter_set[0].node_names: the design has "
+     "no node 'nosuchnode'"),
+    (('task', 'create', 'deploy_nodes', '--design-ref',
+      conftest.DEMO_SITE, '--racks', 'rack1', '--labels', 'zone=c'),
      'Invalid input: the node filter selects no node'),
+    (('task', 'create', 'destroy_nodes', '--design-ref',
+      conftest.DEMO_SITE),
+     'Invalid input: destroy_nodes needs a node filter, or all_nodes=true '
+     'for every node of the design (drydock2 task create destroy_nodes '
+     '--all-nodes)'),
+    (('task', 'create', 'provision_nodes', '--design-ref',
+      conftest.DEMO_SITE, '--all-nodes', '--nodes', 'node01'),
+     'Invalid input: all_nodes and node_filter exclude each other'),
+    (('task', 'show', '\u00b2'), 'Task \u00b2 not found'),
     (('task', 'create', 'deploy_nodes', '--design-ref',
       'file://relative.yaml'), 'needs an absolute path'),
     (('task', 'show', '12345'), 'Task 12345 not found'),
@@ -109,6 +123,19 @@ def test_clear_one_line_errors(aio, args, message):
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert 'Traceback' not in result.stderr
+
+
+@pytest.mark.parametrize('option', ['--nodes', '--racks', '--tags'])
+def test_an_empty_selection_is_a_usage_error(embedded_config, option):
+    """``--nodes "$UNSET"`` used to select every node of the site."""
+    result = conftest.drydock2(embedded_config, 'task', 'create',
+                               'destroy_nodes', '--design-ref',
+                               conftest.DEMO_SITE, option, '')
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "drydock2 task create: error: %s is empty: name at least one (an "
+        "empty value never means all) (see 'drydock2 task create --help')"
+        % option)
 
 
 def test_task_list_pages_by_id(aio):
@@ -134,8 +161,32 @@ def test_dry_run_prints_the_graph_and_touches_no_node(aio):
     assert '  sync: ' in result.stderr and '  master: ' in result.stderr
     rows = _json(aio, 'task', 'history', 'show', '1')
     assert rows and {r['status'] for r in rows} == {'skipped'}
-    nodes = {n['id']: n for n in _json(aio, 'node', 'list')}
-    assert nodes[5]['status'] == 'discover' and nodes[5]['reservation'] is None
+    assert _json(aio, 'task', 'show', '1')['dry_run'] is True
+    # Not even registered: a dry run writes no node.
+    assert _json(aio, 'node', 'list') == []
+
+
+def test_history_of_more_than_a_page_is_one_json_document(aio, tmp_path):
+    """The CLI fetches every page (5,000 rows each) and prints one
+    document, in the history's order."""
+    design = {'nodes': [{'id': i, 'name': 'n%03d' % i, 'roles': ['r']}
+                        for i in range(1, 641)],
+              'deployment_tasks': [
+                  {'id': 'task%d' % t, 'type': 'shell', 'roles': ['r'],
+                   'requires': ['task%d' % (t - 1)] if t else [],
+                   'parameters': {'command': 'x'}} for t in range(8)]}
+    path = tmp_path / 'big.yaml'
+    path.write_text(yaml.safe_dump(design))
+    task = _json(aio, 'task', 'create', 'deploy_nodes', '--design-ref',
+                 str(path), '--dry-run', '--wait')
+    rows = _json(aio, 'task', 'history', 'show', str(task['id']))
+    assert len(rows) == 640 * 8 > client_lib.HISTORY_PAGE
+    keys = [(int(r['node_id']), r['task_name']) for r in rows]
+    assert len(set(keys)) == len(keys)
+    assert {r['status'] for r in rows} == {'skipped'}
+    one = _json(aio, 'task', 'history', 'show', str(task['id']), '--nodes',
+                '7')
+    assert [r['task_name'] for r in one] == ['task%d' % t for t in range(8)]
 
 
 def test_design_validate_lists_every_problem(embedded_config, tmp_path):

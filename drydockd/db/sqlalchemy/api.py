@@ -50,7 +50,8 @@ def get_connection(conf):
 
 def _by_id_or(session, model, column, ident):
     """A row by integer id, or else by ``column`` (uuid, name)."""
-    if isinstance(ident, int) or str(ident).isdigit():
+    if isinstance(ident, int) or (str(ident).isascii()
+                                  and str(ident).isdigit()):
         where = model.id == int(ident)
     else:
         where = column == str(ident)
@@ -263,16 +264,35 @@ class Connection(api.Connection):
                 'context_type': context_type, 'context': context,
                 'extra': extra}], utcnow())
 
+    @_retry_on_deadlock
+    def add_result_messages(self, task_id, messages):
+        if not messages:
+            return
+        with self._session() as session:
+            endings.add_messages(session, task_id, [
+                {'message': m['message'], 'error': m.get('error', False),
+                 'context_type': m.get('context_type'),
+                 'context': m.get('context'), 'extra': m.get('extra')}
+                for m in messages], utcnow())
+
+    def _check_task(self, session, task_id):
+        if session.execute(sa.select(models.Task.id)
+                           .where(models.Task.id == task_id)).first() is None:
+            raise exception.TaskNotFound(task=task_id)
+
     def get_history(self, task_id, nodes=None, statuses=None, names=None,
                     include_summary=False):
         with self._session() as session:
-            task = session.execute(
-                sa.select(models.Task.id).where(models.Task.id == task_id)
-            ).first()
-            if task is None:
-                raise exception.TaskNotFound(task=task_id)
+            self._check_task(session, task_id)
             return history_q.query(session, task_id, nodes, statuses, names,
                                    include_summary)
+
+    def get_history_page(self, task_id, limit, marker=None, nodes=None,
+                         statuses=None, names=None, include_summary=False):
+        with self._session() as session:
+            self._check_task(session, task_id)
+            return history_q.page(session, task_id, nodes, statuses, names,
+                                  include_summary, limit, marker)
 
     def apply_reports(self, reports):
         try:

@@ -24,9 +24,6 @@ def test_statuses_and_actions():
     assert set(client.FINAL_STATUSES) == states.TASK_FINAL
     assert history_cli.HISTORY_STATUSES == states.HISTORY_STATUSES
     assert node_cli.POWER_ACTIONS == actions.POWER_CHOICES
-    assert set(client.ACTIONS_SINCE_1_2) == (
-        set(actions.NODE_ACTIONS) - {'power_nodes'}
-        | set(actions.SITE_ALIASES) | {'prepare_site'})
 
 
 def test_client_options_match_the_servers():

@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import event
 
 from drydockd.common import exception
+from drydockd.db.sqlalchemy import history as history_q
+from drydockd.manager import views
 from drydockd.messaging import schemas
 
 BASE = datetime.datetime(2026, 11, 22, 10, 0, 0)
@@ -215,3 +217,95 @@ def test_task_without_graph_or_rows(db):
 def test_unknown_task(db, task_id, ident):
     with pytest.raises(exception.TaskNotFound):
         db.get_history(ident)
+
+
+def _marker(page):
+    """What a caller sends back: the page's ``next``, time parsed."""
+    nxt = page['next']
+    start = nxt['time_start']
+    return (schemas.parse_time(start) if start else None, nxt['node_id'],
+            nxt['task_name'])
+
+
+def _pages(db, task_id, limit, **filters):
+    pages, marker = [], None
+    while True:
+        page = db.get_history_page(task_id, limit, marker=marker, **filters)
+        pages.append(page)
+        if page['next'] is None:
+            return pages
+        marker = _marker(page)
+
+
+def _as_api_rows(page):
+    return [dict(zip(page['columns'], row)) for row in page['rows']]
+
+
+@pytest.mark.parametrize('filters', [
+    {}, {'nodes': ['5', 'null', 'master']}, {'statuses': ['skipped']},
+    {'statuses': ['pending', 'running']}, {'names': ['hiera', 'never_ran']},
+    {'include_summary': True},
+])
+@pytest.mark.parametrize('limit', [1, 2, 3, 4, 100])
+def test_pages_add_up_to_the_whole_history(db, task_id, filters, limit):
+    """Keyset pages, each after the previous page's last row, give every
+    row once, in order, surrogates included, for every page size; the
+    database writes times and the sync node exactly as the API does."""
+    pages = _pages(db, task_id, limit, **filters)
+    assert all(len(p['rows']) == limit for p in pages[:-1])
+    assert len(pages[-1]['rows']) <= limit
+    walked = [r for p in pages for r in _as_api_rows(p)]
+    assert walked == [views.history_row(r)
+                      for r in db.get_history(task_id, **filters)]
+
+
+def test_next_is_none_exactly_on_the_last_page(db, task_id):
+    count = len(db.get_history(task_id))
+    full = db.get_history_page(task_id, count)
+    assert len(full['rows']) == count and full['next'] is None
+    short = db.get_history_page(task_id, count - 1)
+    assert short['next'] == {'time_start': None, 'node_id': '10',
+                             'task_name': 'netconfig'}
+    assert db.get_history_page(task_id, 5, marker=_marker(short)) == {
+        'columns': list(history_q.PAGE_COLUMNS), 'next': None,
+        'rows': [['never_ran', '-', 'skipped', None, None, {}]]}
+    assert db.get_history_page(task_id, 5, marker=(None, '-', 'never_ran')
+                               )['rows'] == []
+
+
+def test_a_page_is_one_range_scan_of_the_order_index(db, task_id):
+    """Page 50 costs what page 1 does: the rows come in index order (no
+    sort) and on PostgreSQL the marker is an index condition, not a
+    filter; a full page reads nothing of the task's graph."""
+    seen = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        seen.append((statement, params))
+
+    first = db.get_history_page(task_id, 3)
+    event.listen(db.engine, 'before_cursor_execute', record)
+    try:
+        db.get_history_page(task_id, 3, marker=_marker(first))
+    finally:
+        event.remove(db.engine, 'before_cursor_execute', record)
+    statement, params = [s for s in seen
+                         if 'FROM deployment_history' in s[0]][0]
+    assert not [s for s, _ in seen if 'tasks.graph' in s]
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if db.engine.dialect.name == 'sqlite':
+            cursor.execute('EXPLAIN QUERY PLAN ' + statement, params)
+            plan = ' / '.join(str(row[-1]) for row in cursor.fetchall())
+            assert 'USING INDEX ix_deployment_history_order' in plan, plan
+            assert 'TEMP B-TREE' not in plan, plan
+        else:
+            cursor.execute('SET enable_seqscan = off')
+            cursor.execute('EXPLAIN ' + statement, params)
+            plan = ' / '.join(row[0] for row in cursor.fetchall())
+            assert 'ix_deployment_history_order' in plan, plan
+            assert 'Index Cond: ((task_id = ' in plan and 'ROW(' in plan, \
+                plan
+            assert 'Sort' not in plan, plan
+    finally:
+        raw.close()

@@ -32,6 +32,9 @@ from drydockd.db import models
 from drydockd.messaging.schemas import utcnow
 
 COALESCE_INDEX = 'uq_deployment_history_task_node_name'
+ORDER_INDEX = 'ix_deployment_history_order'
+# Expression indexes autogenerate cannot reflect on SQLite.
+EXPRESSION_INDEXES = (COALESCE_INDEX, ORDER_INDEX)
 TABLES = {'tasks', 'result_message', 'nodes', 'deployment_history',
           'active_instance', 'build_data'}
 
@@ -65,8 +68,8 @@ def revisions():
 def compare(engine):
     """Alembic's autogenerate diff of the database against the models.
 
-    The only tolerated warning is the one about the COALESCE expression
-    index, which autogenerate cannot reflect on SQLite.
+    The only tolerated warnings are about the expression indexes, which
+    autogenerate cannot reflect on SQLite.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
@@ -77,7 +80,8 @@ def compare(engine):
             diff = compare_metadata(context, models.Base.metadata)
     unexpected = [str(w.message) for w in caught
                   if not ('expression-based index' in str(w.message)
-                          and COALESCE_INDEX in str(w.message))]
+                          and any(name in str(w.message)
+                                  for name in EXPRESSION_INDEXES))]
     assert unexpected == []
     return diff
 
@@ -86,21 +90,21 @@ def tables(engine):
     return set(sa.inspect(engine).get_table_names()) - {'alembic_version'}
 
 
-def coalesce_index_sql(engine):
-    """The index definition as the database stores it (None if absent)."""
+def index_sql(engine, name):
+    """An index definition as the database stores it (None if absent)."""
     with engine.connect() as conn:
         if engine.dialect.name == 'sqlite':
             return conn.execute(sa.text(
                 "SELECT sql FROM sqlite_master WHERE type = 'index' "
-                "AND name = :name"), {'name': COALESCE_INDEX}).scalar()
+                "AND name = :name"), {'name': name}).scalar()
         return conn.execute(sa.text(
             'SELECT indexdef FROM pg_indexes WHERE indexname = :name'),
-            {'name': COALESCE_INDEX}).scalar()
+            {'name': name}).scalar()
 
 
 def assert_coalesce_index(engine):
     """The hand-written unique index exists and covers the sync node."""
-    sql = coalesce_index_sql(engine)
+    sql = index_sql(engine, COALESCE_INDEX)
     assert sql is not None, 'index %s is missing' % COALESCE_INDEX
     assert re.search(r'UNIQUE', sql, re.I), sql
     assert re.search(r"coalesce\(\(?node_id\)?(::text)?, ''", sql, re.I), sql
@@ -148,6 +152,12 @@ class Checks:
 
     def _post_downgrade_0001(self, engine):
         assert tables(engine) == set()
+
+    def _check_0003(self, engine, data):
+        assert index_sql(engine, ORDER_INDEX) is not None
+
+    def _post_downgrade_0003(self, engine):
+        assert index_sql(engine, ORDER_INDEX) is None
 
 
 CHECKS = Checks()

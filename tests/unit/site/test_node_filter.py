@@ -1,9 +1,12 @@
 """Node filters: the Drydock document's example, every criterion, and
 set algebra."""
 
+import json
+
 import hypothesis
-from hypothesis import strategies as st
+import jsonschema
 import pytest
+from hypothesis import strategies as st
 
 from drydockd.common import exception
 from drydockd.site import node_filter
@@ -55,7 +58,6 @@ def test_each_criterion(flt, expected):
 
 
 @pytest.mark.parametrize('flt', [
-    one(node_names=['zzz']),
     one(node_labels={'type': 'physical', 'color': 'pink'}),
     {'filter_set_type': 'intersection', 'filter_set': [
         {'node_names': ['a']}, {'node_names': ['b']}]},
@@ -65,14 +67,92 @@ def test_empty_selection_is_refused(flt):
         node_filter.select(flt, NODES, RACKS)
 
 
-@pytest.mark.parametrize('flt', [
-    'nodes', {'filter_set_type': 'xor', 'filter_set': []},
-    {'filter_set_type': 'union', 'filter_set': {}},
-    one('sometimes', node_names=['a']), {'filter_set': ['a']},
+@pytest.mark.parametrize('flt, message', [
+    (one(node_names=['a', 'zzz']), r"filter_set\[0\].node_names: the design "
+                                   r"has no node 'zzz'"),
+    (one(rack_names=['r9']), r"filter_set\[0\].rack_names: the design has "
+                             r"no rack 'r9'"),
 ])
-def test_malformed_filters_are_refused(flt):
-    with pytest.raises(exception.InvalidInput):
+def test_names_the_design_lacks_are_refused(flt, message):
+    """A typo in one name of several never quietly narrows the action."""
+    with pytest.raises(exception.InvalidInput, match=message):
         node_filter.select(flt, NODES, RACKS)
+
+
+# Each case: the filter, and the field and complaint the one error names.
+SCHEMA_CASES = [
+    # A misspelled criterion used to be ignored: every node selected.
+    (one(node_lables={'color': 'yellow'}),
+     "node_filter.filter_set[0]: unknown field 'node_lables'"),
+    # A string used to match by substring: "ab" selected a and b.
+    (one(node_names='ab'),
+     'node_filter.filter_set[0].node_names: must be a list, not a string'),
+    # A list of k=v used to raise a raw AttributeError.
+    (one(node_labels=['color=yellow']),
+     'node_filter.filter_set[0].node_labels: must be an object'),
+    # Empty selections used to select every node.
+    (one(node_names=[]), 'node_filter.filter_set[0].node_names: is empty'),
+    (one(node_names=['']), 'node_filter.filter_set[0].node_names[0]: is '
+                           'empty'),
+    (one(node_labels={}), 'node_filter.filter_set[0].node_labels: is empty'),
+    ({'filter_set_type': 'union', 'filter_set': []},
+     'node_filter.filter_set: is empty'),
+    (one(), 'node_filter.filter_set[0]: a filter needs at least one '
+            'criterion'),
+    ({}, 'node_filter: missing filter_set_type, filter_set'),
+    ({'filter_set': [{'node_names': ['a']}]},
+     'node_filter: missing filter_set_type'),
+    ('nodes', 'node_filter: must be an object'),
+    ([], 'node_filter: must be an object'),
+    ({'filter_set_type': 'xor', 'filter_set': [{'node_names': ['a']}]},
+     'node_filter.filter_set_type: must be one of intersection, union'),
+    (one('sometimes', node_names=['a']),
+     'node_filter.filter_set[0].filter_type: must be one of'),
+    ({'filter_set_type': 'union', 'filter_set': {}},
+     'node_filter.filter_set: must be a list'),
+    ({'filter_set_type': 'union', 'filter_set': ['a']},
+     'node_filter.filter_set[0]: must be an object'),
+    (one(node_names=[5]),
+     'node_filter.filter_set[0].node_names[0]: must be a string, not a '
+     'number'),
+    (one(node_names=['a' * 256]),
+     'node_filter.filter_set[0].node_names[0]: is longer than 255'),
+    (one(node_labels={'color': None}),
+     'node_filter.filter_set[0].node_labels.color: must be a string or '
+     'number or boolean, not null'),
+    (one(node_names=['a\x00']),
+     'node_filter.filter_set[0].node_names[0]: contains a NUL character'),
+    (one(node_labels={'k\ud800': 'v'}),
+     'node_filter.filter_set[0].node_labels: is not valid Unicode text'),
+    (dict(one(node_names=['a']), extra=1),
+     "node_filter: unknown field 'extra'"),
+]
+
+
+@pytest.mark.parametrize('flt, message', SCHEMA_CASES,
+                         ids=[m.split(':')[0] + ':' + m.split(':')[1][:20]
+                              for _, m in SCHEMA_CASES])
+def test_schema_errors_name_the_field(flt, message):
+    with pytest.raises(exception.InvalidInput) as refused:
+        node_filter.select(flt, NODES, RACKS)
+    text = refused.value.message
+    assert text.startswith('Invalid input: ' + message), text
+    assert len(text.splitlines()) == 1 and len(text) < 300
+
+
+def test_no_filter_selects_every_node_and_validates():
+    assert node_filter.validate(None) is None
+    assert names(None) == ['a', 'b', 'c']
+    flt = one(node_names=['a'])
+    assert node_filter.validate(flt) is flt
+
+
+def test_the_schema_is_a_json_schema():
+    with open(node_filter.SCHEMA_PATH) as f:
+        schema = json.load(f)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert set(schema['$defs']['filter']['properties']) == {
+        'filter_type', *node_filter.CRITERIA}
 
 
 # Random filters over a random inventory obey set algebra.
@@ -96,7 +176,7 @@ _criteria = st.one_of(
 
 def _select(nodes, flt):
     try:
-        return {n['name'] for n in node_filter.select(flt, nodes)}
+        return {n['name'] for n in node_filter.select(flt, nodes, RACKS)}
     except exception.InvalidInput:
         return set()
 
