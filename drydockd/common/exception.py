@@ -103,3 +103,11 @@ class GraphInvalid(InvalidInput):
 class DatabaseNotCurrent(DrydockException):
     _msg_fmt = ('Database is at revision %(current)s, code expects '
                 '%(head)s: run "drydock-manage db upgrade"')
+
+
+class StatePathError(DrydockException):
+    """A directory or file of the embedded default cannot be used."""
+
+    _msg_fmt = ('Cannot use %(path)s for drydock\'s state: %(reason)s (set '
+                '[DEFAULT] state_path, or the SQLite URL that names this '
+                'path, to a directory this user can write)')

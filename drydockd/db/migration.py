@@ -8,6 +8,7 @@ from alembic import migration
 from alembic import script
 
 from drydockd.common import exception
+from drydockd.common import paths
 
 # Alembic's script directory, shipped inside the package.
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -22,10 +23,12 @@ def _config(url):
 
 
 def upgrade(url, revision='head'):
+    paths.ensure_sqlite_dir(url)
     command.upgrade(_config(url), revision)
 
 
 def downgrade(url, revision='base'):
+    paths.ensure_sqlite_dir(url)
     command.downgrade(_config(url), revision)
 
 
