@@ -8,6 +8,9 @@ field it concerns, so ``drydock2 design validate`` can list them all.
 
 from drydockd.site import design
 
+# result_message.context is a String(255): a task id may be that long.
+MAX_CONTEXT = 255
+
 
 def validate_design(db, design_ref, created_by=None):
     """Create and finish a validate_design task; returns the task dict."""
@@ -17,6 +20,8 @@ def validate_design(db, design_ref, created_by=None):
                           'created_by': created_by}, [])
     for problem in found:
         context, _, text = problem.partition(': ')
+        if len(context) > MAX_CONTEXT:
+            context = context[:MAX_CONTEXT - 3] + '...'
         db.add_result_message(task['id'], text or problem, error=True,
                               context_type='design', context=context)
     if found:
