@@ -72,13 +72,9 @@ def safe_ref(ref):
     """``ref`` without any ``user:password@`` (for messages and logs)."""
     try:
         parsed = urllib.parse.urlparse(ref)
-        netloc = parsed.hostname or ''
-        if ':' in netloc:
-            netloc = '[%s]' % netloc
-        if parsed.port:
-            netloc += ':%d' % parsed.port
     except (TypeError, ValueError, AttributeError):
         return '<unreadable reference>'
+    netloc = parsed.netloc.rpartition('@')[2]    # host[:port] as written
     return parsed._replace(netloc=netloc).geturl()
 
 

@@ -255,7 +255,7 @@ def test_connection_refused_is_clear():
                                  'http://127.0.0.1:99999/site.yaml',
                                  'https:///site.yaml'])
 def test_bad_http_references(ref):
-    assert _error(ref).endswith('bad host or port')
+    assert _error(ref) == 'Design %s is invalid: bad host or port' % ref
 
 
 # -- file:// ------------------------------------------------------------------
