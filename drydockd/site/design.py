@@ -113,6 +113,7 @@ class _Check:
         self.doc = doc
         self.found = []         # (sort key, text)
         self.bad = set()        # (section, index) with a schema problem
+        self.flagged = set()    # paths with a problem
         self.graph = None
 
     def run(self):
@@ -134,6 +135,7 @@ class _Check:
     # -- helpers ---------------------------------------------------------
 
     def add(self, path, text, rank=None):
+        self.flagged.add(tuple(path))
         section = path[0] if path and path[0] in SECTIONS else None
         index = path[1] if section and len(path) > 1 and \
             isinstance(path[1], int) else -1
@@ -180,11 +182,12 @@ class _Check:
         names, ids, roles = set(), set(), set()
         for i, node in self.items('nodes'):
             name = self.field(node, 'name', str)
-            if name in names:
+            if name is not None and name in names:
                 self.add(('nodes', i, 'name'), 'duplicate node name')
             names.add(name)
             nid = node.get('id')
-            if isinstance(nid, float):      # JSON Schema's 1.0 is 1
+            if isinstance(nid, float) and ('nodes', i, 'id') not in \
+                    self.flagged:           # JSON Schema's 1.0 is 1
                 self.add(('nodes', i, 'id'), 'must be %s' % schema.rule(
                     'definitions', 'node', 'properties', 'id'))
             elif isinstance(nid, int) and not isinstance(nid, bool):
@@ -233,9 +236,9 @@ class _Check:
 
     def _tasks(self, node_roles):
         roles = self.doc.get('roles')
-        declared = {r if isinstance(r, str) else r.get('name')
-                    for r in roles if isinstance(r, (str, dict))} \
-            if isinstance(roles, list) else set()
+        names = [r.get('name') if isinstance(r, dict) else r
+                 for r in (roles if isinstance(roles, list) else ())]
+        declared = {r for r in names if isinstance(r, str)}
         known_roles = node_roles | declared | {'*', MASTER}
         tasks = self.items('deployment_tasks')
         ids = {t['id'] for _, t in tasks if isinstance(t.get('id'), str)}

@@ -3,8 +3,10 @@
 import copy
 
 import conftest
+import hypothesis
 import pytest
 import yaml
+from hypothesis import strategies as st
 
 from drydockd.common import exception
 from drydockd.site import design
@@ -472,3 +474,59 @@ def test_a_float_node_id_is_not_an_integer():
     doc['nodes'][0]['id'] = 1.0
     assert design.validate(doc) == [
         'node node01.id: must be an integer 1-2147483647']
+
+
+def test_nameless_nodes_are_not_duplicates():
+    doc = _good()
+    doc['nodes'] += [{'id': 3}, {'id': 4}]
+    assert design.validate(doc) == ['node[2].name: missing',
+                                    'node[3].name: missing']
+
+
+def test_one_problem_for_a_float_id_out_of_range():
+    doc = _good()
+    doc['nodes'][0]['id'] = 1e10
+    assert design.validate(doc) == [
+        'node node01.id: must be an integer 1-2147483647']
+
+
+def test_malformed_roles_do_not_break_validation():
+    doc = _good()
+    doc['roles'] = [{'name': ['compute']}, 5, 'controller']
+    assert design.validate(doc) == [
+        'role[0].name: must be a non-empty string of at most 255 '
+        'characters',
+        'role[1]: must be a role name, or a mapping with a name']
+
+
+# -- any shape at all ---------------------------------------------------------
+
+_SCALARS = (st.none() | st.booleans() | st.integers(-3, 2 ** 32) |
+            st.floats(allow_nan=False) | st.text(max_size=6) |
+            st.sampled_from(['*', 'master', 'controller', 'compute', 'hiera',
+                             '20%', '150%', 'r1', '10.0.0.1', 'shell']))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) |
+                       st.dictionaries(st.text(max_size=4), inner,
+                                       max_size=3), max_leaves=8)
+
+
+def _docs(keys):
+    return st.lists(st.dictionaries(st.sampled_from(keys), _VALUES,
+                                    max_size=len(keys)) | _VALUES,
+                    max_size=4) | _VALUES
+
+
+@hypothesis.settings(max_examples=150, deadline=None)
+@hypothesis.given(st.fixed_dictionaries({}, optional={
+    'nodes': _docs(['id', 'name', 'roles', 'labels', 'tags', 'rack', 'oob',
+                    'ssh']),
+    'racks': _docs(['name', 'labels']),
+    'roles': _docs(['name', 'fault_tolerance']),
+    'deployment_tasks': _docs(['id', 'type', 'roles', 'groups', 'requires',
+                               'required_for', 'cross_depends',
+                               'cross_depended_by', 'parameters',
+                               'optional'])}))
+def test_any_shape_gives_problems_never_an_exception(doc):
+    for problem in design.validate(doc):
+        where, sep, what = problem.partition(': ')
+        assert sep and what and where, problem
