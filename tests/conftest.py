@@ -1,7 +1,8 @@
 """Shared fixtures: real PostgreSQL databases, RabbitMQ vhosts, configs.
 
 Nothing is skipped: when a service is down the fixture fails with a
-message saying how to start it (``.ci/run`` starts both).
+message saying how to start it (``tools/run-tests`` starts both first,
+through ``tools/services``).
 """
 
 import contextlib

@@ -26,7 +26,7 @@ def main(argv=None):
     logs.setup(conf.debug)
     try:
         launcher = services.BUILDERS[argv[0]](conf)
-    except exception.DatabaseNotCurrent as exc:
+    except (exception.DatabaseNotCurrent, exception.StatePathError) as exc:
         logging.getLogger(__name__).error('%s', exc.message)
         return 1
     return launcher.run()

@@ -115,3 +115,11 @@ class InternalError(DrydockException):
 
     _msg_fmt = ('Internal error in %(method)s (reference %(ref)s); the '
                 'manager log has the details')
+
+
+class StatePathError(DrydockException):
+    """A directory or file of the embedded default cannot be used."""
+
+    _msg_fmt = ('Cannot use %(path)s for drydock\'s state: %(reason)s (set '
+                '[DEFAULT] state_path, or the SQLite URL that names this '
+                'path, to a directory this user can write)')

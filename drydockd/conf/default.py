@@ -4,13 +4,20 @@ import socket
 
 from oslo_config import cfg
 
+from drydockd.common import paths
+
 opts = [
     cfg.StrOpt('host', default=socket.gethostname(),
                sample_default='<hostname>',
                help='Name of this drydock host, used in heartbeats, the '
                     'leader lease and messages that name an executor.'),
-    cfg.StrOpt('state_path', default='/var/lib/drydock',
-               help='Directory for the embedded default\'s SQLite files.'),
+    cfg.StrOpt('state_path', default=paths.default_state_path(),
+               sample_default=paths.SYSTEM_STATE_PATH,
+               help='Directory for the embedded default\'s SQLite files, '
+                    'created (mode 0700) when first used. Default: '
+                    '/var/lib/drydock for root or a user who can write '
+                    'it; otherwise $XDG_STATE_HOME/drydock, else '
+                    '~/.local/state/drydock.'),
     cfg.StrOpt('work_transport_url',
                default='sqla+sqlite:///$state_path/workplane.sqlite',
                secret=True,

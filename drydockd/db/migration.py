@@ -9,6 +9,7 @@ import os
 import sqlalchemy as sa
 
 from drydockd.common import exception
+from drydockd.common import paths
 
 # Alembic's script directory, shipped inside the package.
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -28,11 +29,13 @@ def _config(url):
 
 
 def upgrade(url, revision='head'):
+    paths.ensure_sqlite_dir(url)
     from alembic import command
     command.upgrade(_config(url), revision)
 
 
 def downgrade(url, revision='base'):
+    paths.ensure_sqlite_dir(url)
     from alembic import command
     command.downgrade(_config(url), revision)
 

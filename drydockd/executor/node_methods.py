@@ -3,11 +3,14 @@ remove_nodes.
 
 The work message names the nodes and the design; each node's BMC address
 and credential are read from the design here, so no password ever rides
-on the work plane. Every node runs concurrently under the driver's limits
-(a dead BMC delays only its own result), and each node's outcome settles
-its subtask. ``image_provision`` ends a node's part at the PXE power cycle:
-the node's agent reports ``provisioned`` to the receiver, and the leader
-fails the subtask if that report misses its deadline.
+on the work plane. The design is fetched for every message (an edit takes
+effect at once) but parsed and validated only when its bytes changed
+(site.design caches validated designs by their digest). Every node runs
+concurrently under the driver's limits (a dead BMC delays only its own
+result), and each node's outcome settles its subtask. ``image_provision``
+ends a node's part at the PXE power cycle: the node's agent reports
+``provisioned`` to the receiver, and the leader fails the subtask if that
+report misses its deadline.
 """
 
 from concurrent import futures

@@ -97,6 +97,24 @@ def serialize(tasks, nodes, roles=None, design_nodes=None):
                    'node_facts': node_facts(nodes)}
 
 
+def same_node_cycles(tasks):
+    """Cycles of the design's own ``requires``/``required_for`` (on one
+    node): cycles whatever nodes are selected. Cheap: tasks only."""
+    requires = _same_node_requires(tasks, {t['id'] for t in tasks})
+    return checks.find_cycles([t['id'] for t in tasks], requires, str)
+
+
+def placed_cycles(tasks, nodes):
+    """Cycles that appear once the tasks are placed on ``nodes``
+    (``cross_depends`` across nodes). Costs a placement of the whole
+    graph; only meaningful when :func:`same_node_cycles` found none."""
+    known = {t['id'] for t in tasks}
+    requires = _same_node_requires(tasks, known)
+    placed = {t['id']: place(t, nodes) for t in tasks}
+    return checks.placed_cycles(_expand(tasks, nodes, placed, requires,
+                                        known))
+
+
 def _same_node_requires(tasks, known):
     """task id -> ids it requires on the same node (required_for folded
     in, unknown names dropped: they are reported separately)."""

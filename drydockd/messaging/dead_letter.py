@@ -3,8 +3,14 @@
 The original body goes unchanged to ``<queue>.dead`` with the reason in the
 ``x-drydock-reason`` header; the original is acknowledged only after that
 publish succeeded, so nothing is lost and the queue keeps moving.
+
+py-amqp hands back a body published with a text ``content_encoding`` (what
+kombu's json serializer and the executor's publisher send: ``utf-8``) as
+``str``, and any other body as ``bytes``; :func:`body_bytes` gives the bytes
+either way, so sizes, previews and re-published bodies are the originals.
 """
 
+import codecs
 import logging
 import threading
 
@@ -12,6 +18,19 @@ from drydockd.messaging import entities
 
 LOG = logging.getLogger(__name__)
 MAX_REASON = 500
+
+
+def body_bytes(message):
+    """The message body as the bytes that were published."""
+    body = message.body
+    if isinstance(body, bytes):
+        return body
+    encoding = message.content_encoding or 'utf-8'
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        encoding = 'utf-8'
+    return body.encode(encoding, 'surrogateescape')
 
 
 class DeadLetters:
@@ -31,7 +50,7 @@ class DeadLetters:
             # kombu already decompressed the body we are about to copy.
             headers.pop('compression', None)
         headers[entities.REASON_HEADER] = reason
-        self.publisher.publish_raw(self.queue, message.body,
+        self.publisher.publish_raw(self.queue, body_bytes(message),
                                    message.content_type or
                                    'application/octet-stream',
                                    message.content_encoding or 'binary',
@@ -68,12 +87,16 @@ def browse(conf, queue_name, limit=100):
     with entities.connection(conf) as conn:
         channel, taken = _fetch(conn, entities.dead_letter_queue(queue_name),
                                 limit)
-        out = [{'reason': (m.headers or {}).get(entities.REASON_HEADER, ''),
-                'size': len(m.body),
-                'content_type': m.content_type,
+        out = []
+        for message in taken:
+            body = body_bytes(message)
+            out.append({
+                'reason': (message.headers or {}).get(
+                    entities.REASON_HEADER, ''),
+                'size': len(body),
+                'content_type': message.content_type,
                 'preview': strutils.mask_password(
-                    m.body[:120].decode('utf-8', 'replace'))}
-               for m in taken]
+                    body[:120].decode('utf-8', 'replace'))})
         for message in taken:
             message.requeue()
         channel.close()
@@ -98,7 +121,7 @@ def replay(conf, queue_name, limit=100):
                 headers = dict(message.headers or {})
                 reason = headers.pop(entities.REASON_HEADER, '')
                 headers['x-drydock-replayed-reason'] = reason
-                pub.publish_raw(target, message.body,
+                pub.publish_raw(target, body_bytes(message),
                                 message.content_type or 'application/json',
                                 message.content_encoding or 'utf-8', headers)
                 message.ack()

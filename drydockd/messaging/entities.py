@@ -11,6 +11,8 @@ import uuid
 
 import kombu
 
+from drydockd.common import paths
+
 # Not 'drydock': that is oslo.messaging's control exchange (a topic one).
 WORK_EXCHANGE = 'drydock.work'
 DEAD_SUFFIX = '.dead'
@@ -64,8 +66,11 @@ def connection(conf):
     AMQP gets publisher confirms; broker-less virtual transports get the
     configured polling interval, set on the transport instance because
     their transport options go straight to SQLAlchemy's create_engine.
+    :raises: StatePathError when a SQLite work plane's directory cannot
+        be created or written.
     """
     url = conf.work_transport_url
+    paths.ensure_sqlite_dir(url)     # the embedded default's work plane
     options = {}
     if url.startswith(('amqp', 'pyamqp')):
         options['confirm_publish'] = True

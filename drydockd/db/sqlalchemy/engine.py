@@ -4,6 +4,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import orm
 
+from drydockd.common import paths
+
 _ENGINES = {}
 
 
@@ -22,6 +24,7 @@ def get_engine(url, pool_size=5):
     engine = _ENGINES.get(url)
     if engine is None:
         if url.startswith('sqlite'):
+            paths.ensure_sqlite_dir(url)
             engine = sa.create_engine(url)
             event.listen(engine, 'connect', _sqlite_pragmas)
         else:

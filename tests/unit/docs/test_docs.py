@@ -11,12 +11,17 @@ Conventions the pages follow (and this test enforces):
   for drydock2, drydock-manage's argparse parser, drydockd's role list and
   oslo.config options. So placeholders must be valid values (``7``, not
   ``ID``). ``text`` blocks (synopses, sample output) are not parsed.
-- **Payloads.** Every ``json`` block parses. A block whose own paragraph
-  (the text just above it) names a schema in backticks is validated
-  against it: a path from the repository root (``docs/schemas/X.json``,
-  optionally with a JSON-pointer fragment ``#/$defs/node_filter``) or the
-  ``$id`` of a JSON Schema shown earlier on the same page. A block that
-  is itself a JSON Schema (has ``$schema``) must be a valid schema.
+- **Payloads.** Every ``json`` and ``yaml`` block parses (``yaml`` with
+  the design loader's rules). A block whose own paragraph (the text just
+  above it) names a schema in backticks is validated against it: a path
+  from the repository root (``docs/schemas/X.json``, optionally with a
+  JSON-pointer fragment ``#/$defs/node_filter``) or the ``$id`` of a JSON
+  Schema shown earlier on the same page. A block that is itself a JSON
+  Schema (has ``$schema``) must be a valid schema. A block checked
+  against the design schema must also pass every check of the design
+  loader (cross-references, the graph).
+- **docs/design.md** names, in backticks, every key the design schema
+  knows, and every key its tables list is one the schema knows.
 - **Config.** Every ``ini`` block names only registered options.
 - **Code.** Every ``python`` block compiles; one whose paragraph names a
   file under ``examples/`` must be that file, byte for byte.
@@ -51,6 +56,9 @@ from drydockd.command import manage
 from drydockd.command import services
 from drydockd.conf import config as drydock_config
 from drydockd.conf import opts as drydock_opts
+from drydockd.site import design as site_design
+from drydockd.site import schema as design_schema
+from drydockd.site import yamldoc
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
@@ -273,11 +281,13 @@ def test_payloads_parse_and_match_their_schemas(page):
     in_page = {}
     for block in blocks:
         where = '%s:%d' % (page, block.line)
-        if block.lang == 'json':
+        if block.lang in ('json', 'yaml'):
             try:
-                data = json.loads(block.body)
+                data = json.loads(block.body) if block.lang == 'json' \
+                    else yamldoc.parse(block.body)
             except ValueError as exc:
-                pytest.fail('%s: not JSON: %s' % (where, exc))
+                pytest.fail('%s: not %s: %s' % (where, block.lang.upper(),
+                                                exc))
             if isinstance(data, dict) and '$schema' in data:
                 jsonschema.validators.validator_for(data).check_schema(data)
                 if '$id' in data:
@@ -293,6 +303,8 @@ def test_payloads_parse_and_match_their_schemas(page):
                 except jsonschema.ValidationError as exc:
                     pytest.fail('%s does not match %s%s: %s' % (
                         where, name, fragment, exc.message))
+                if os.path.join(ROOT, name) == design_schema.PATH:
+                    assert site_design.validate(data) == [], where
         elif block.lang == 'python':
             compile(block.body, where, 'exec')
             for example in EXAMPLE_REF.findall(block.before):
@@ -307,16 +319,53 @@ def test_validated_payloads_are_there():
     named = {}
     for page in PAGES:
         for block in parse_page(read(page))[0]:
-            if block.lang == 'json':
+            if block.lang in ('json', 'yaml'):
                 for name, _ in SCHEMA_REF.findall(block.before):
                     named.setdefault(page, set()).add(name)
     assert 'docs/schemas/task-status.json' in named['docs/tasks.md']
+    assert os.path.relpath(design_schema.PATH, ROOT) in \
+        named['docs/design.md']
     assert 'drydock/history-rows.json' in named['docs/history.md']
     assert 'drydockd/messaging/jsonschema/report.json' in \
         named['docs/history.md']
     examples = [b for b in parse_page(read('docs/integration.md'))[0]
                 if EXAMPLE_REF.search(b.before) and b.lang == 'python']
     assert len(examples) == 1
+
+
+# --------------------------------------------------------------- design.md
+
+def _schema_keys(node, found):
+    """Every property name of the design schema, at every level."""
+    if isinstance(node, dict):
+        found.update(node.get('properties', {}))
+        for value in node.values():
+            _schema_keys(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _schema_keys(value, found)
+    return found
+
+
+def test_design_md_names_every_key_of_the_schema():
+    text = read('docs/design.md')
+    keys = _schema_keys(design_schema.SCHEMA, set())
+    missing = sorted(k for k in keys if '`%s`' % k not in text)
+    assert not missing, 'docs/design.md does not name %s' % missing
+    listed, in_table = set(), False
+    for line in text.splitlines():
+        if line.startswith('| key |'):
+            in_table = True       # the tables of a document's keys
+            continue
+        row = ROW.match(line)
+        if in_table and row:
+            listed.add(row.group(1).strip('`'))
+        elif not line.startswith('|'):
+            in_table = False
+    unknown = sorted(listed - keys - {'x-…'})
+    assert not unknown, 'docs/design.md lists unknown keys %s' % unknown
+    assert {'nodes', 'credential', 'fault_tolerance', 'cross_depends',
+            'fail_times'} <= listed | keys
 
 
 def _known_options():
