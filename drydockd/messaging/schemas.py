@@ -15,6 +15,7 @@ import fastjsonschema
 
 from drydockd.common import actions
 from drydockd.common import exception
+from drydockd.common import timeutils
 
 API_VERSION = '1'
 
@@ -24,20 +25,17 @@ REQUESTS = dict({
     'stop_deploy_task': 'deploy_resp',
     'echo': 'echo_resp',
 }, **actions.NODE_METHODS)
-REPORTS = frozenset(REQUESTS.values()) | {'node_agent_resp'}
+# A node's agent reports on its own, outside any task.
+NODE_AGENT_REPORT = 'node_agent_resp'
+REPORTS = frozenset(REQUESTS.values()) | {NODE_AGENT_REPORT}
 # Handled at once by every executor (service fanout), never queued.
 CONTROL = frozenset(('stop_deploy_task',))
 
 
-def utcnow():
-    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-
-
-def format_time(value):
-    """Naive-UTC datetime -> ``2026-11-22T10:00:01.123456Z`` (None stays)."""
-    if value is None:
-        return None
-    return value.strftime('%Y-%m-%dT%H:%M:%S.%fZ')
+# The protocol's times are drydock's (naive UTC); kept here as the names
+# the executor and the tests have always used.
+utcnow = timeutils.utcnow
+format_time = timeutils.format_time
 
 
 def parse_time(value):
