@@ -50,6 +50,12 @@ class ReceiverService(ConsumerMixin):
         # too: it was set aside in its place).
         self.applied = 0
 
+    def create_connection(self):
+        # ConsumerMixin consumes on a clone of ``self.connection``, and a
+        # clone has a new transport: a broker-less one would poll at
+        # kombu's default second instead of work_polling_interval.
+        return entities.connection(self.conf)
+
     def on_consume_ready(self, connection, channel, consumers, **kw):
         self.ready.set()
 

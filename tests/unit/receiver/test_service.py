@@ -257,3 +257,10 @@ def test_a_database_outage_requeues_and_loses_nothing(site, caplog):
     assert site.dead_letters() == []
     assert sum(c['reports'] for c in site.db.commits) == 3
 
+
+def test_consumes_at_the_configured_polling_interval(site):
+    """kombu's consumer works on a clone of the connection; a broker-less
+    clone must keep work_polling_interval, not kombu's default second."""
+    receiver = service.ReceiverService(site.conf, db=site.db)
+    with receiver.create_connection() as conn:
+        assert conn.transport.polling_interval == 0.01
