@@ -155,7 +155,3 @@ class NodeProvisioned:
     node: int
     at: datetime.datetime
 
-
-# What a report about a task can say; NodeProvisioned belongs to no task.
-TASK_EVENTS = (TaskReported, TaskStarted, TaskEnded, GraphTaskChanged,
-               NodeChanged, SubtaskSettled, SubtaskAwaitingAgent)
