@@ -9,7 +9,8 @@ list of events one report gives.
 import datetime
 import uuid
 
-import conftest
+from db_fixtures import empty_database  # noqa: F401 - fixture db
+from db_fixtures import migrated_database  # noqa: F401 - fixture database
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck
@@ -31,23 +32,6 @@ HISTORY = [(A, 'hiera'), (B, 'hiera'), (A, 'netconfig'), (B, 'netconfig'),
 
 def T(seconds):
     return BASE + datetime.timedelta(seconds=seconds)
-
-
-@pytest.fixture(scope='module', params=['sqlite', 'postgresql'])
-def database(request, tmp_path_factory):
-    """One migrated database per backend for the module."""
-    with conftest.migrated_connection(
-            request.param, tmp_path_factory.mktemp('events')) as connection:
-        yield connection
-
-
-@pytest.fixture
-def db(database):
-    """The module's database, emptied: every test starts from no rows."""
-    with database.engine.begin() as conn:
-        for table in reversed(models.Base.metadata.sorted_tables):
-            conn.execute(table.delete())
-    return database
 
 
 # -- helpers ------------------------------------------------------------------
@@ -424,18 +408,6 @@ def test_node_error_message_and_time_are_recorded(db):
     got = nodes_by_id(db)[5]
     assert (got['status'], got['error_msg'], got['updated']) == (
         'error', 'disk on fire', T(9))
-
-
-def test_removing_node_returns_to_discover(db):
-    """destroy_nodes: the task starts nodes at 'removing'; its report of
-    'discover' moves them on (the same rule as every other move)."""
-    task = start(db, [], node_ids=(5,), action='destroy_nodes',
-                 node_status='removing', subtasks=True)
-    db.apply_events([node(task, A, 'discover', when=T(1),
-                          power_state='off')])
-    got = nodes_by_id(db)[5]
-    assert (got['status'], got['power_state'], got['updated']) == (
-        'discover', 'off', T(1))
 
 
 def test_replayed_report_of_an_old_task_leaves_the_node_alone(db):

@@ -7,32 +7,17 @@ test_apply_events.py.
 
 import datetime
 
-import conftest
+from db_fixtures import empty_database  # noqa: F401 - fixture db
+from db_fixtures import migrated_database  # noqa: F401 - fixture database
 import pytest
 
 from drydockd.common import events as ev
-from drydockd.db import models
 
 BASE = datetime.datetime(2026, 11, 22, 10, 0, 0)
 
 
 def T(seconds):
     return BASE + datetime.timedelta(seconds=seconds)
-
-
-@pytest.fixture(scope='module', params=['sqlite', 'postgresql'])
-def database(request, tmp_path_factory):
-    with conftest.migrated_connection(
-            request.param, tmp_path_factory.mktemp('subtasks')) as connection:
-        yield connection
-
-
-@pytest.fixture
-def db(database):
-    with database.engine.begin() as conn:
-        for table in reversed(models.Base.metadata.sorted_tables):
-            conn.execute(table.delete())
-    return database
 
 
 def start(db, action='verify_nodes', node_status=None, node_ids=(5, 6)):
