@@ -36,6 +36,9 @@ Phases:
   message (wall clocks of the same machine), p50/p99 over every message.
 
 Peak RSS is the consumer process's VmHWM (/proc/PID/status) at its end.
+Consumer CPU is the user and system time of the consuming loop (setup
+excluded): the work the receiver did, which other load on a shared
+machine changes far less than it changes entries/s.
 Each run's final history rows and node progress are compared with the
 first run's; the bench fails if they differ. The vhost and the databases
 are deleted at the end.
@@ -241,6 +244,7 @@ class _Recorder:
         self.entries = 0
         self.first = None
         self.records = []      # (sent, committed, entries)
+        self.cpu = None        # CPU seconds of the consuming loop
 
     def delivered(self):
         if self.first is None:
@@ -257,7 +261,8 @@ class _Recorder:
 
     def result(self):
         return {'first': self.first, 'records': self.records,
-                'entries': self.entries, 'peak_rss_kb': _peak_rss_kb()}
+                'entries': self.entries, 'peak_rss_kb': _peak_rss_kb(),
+                'cpu_s': self.cpu}
 
 
 def _receiver_class(recorder):
@@ -413,7 +418,9 @@ def consume_main(argv):
         import cProfile
         profiler = cProfile.Profile()
         profiler.enable()
+    cpu = sum(os.times()[:2])
     consumer.run()
+    recorder.cpu = sum(os.times()[:2]) - cpu
     if profiler:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -524,7 +531,7 @@ def figures(run):
     lat = sorted(r[1] - r[0] for r in records)
     fig = {'entries': res['entries'], 'messages': len(records),
            'seconds': last - res['first'], 'rate': rate,
-           'rss_mb': res['peak_rss_kb'] / 1024.0}
+           'rss_mb': res['peak_rss_kb'] / 1024.0, 'cpu_s': res['cpu_s']}
     if run.phase == 'latency':
         fig['p50'] = statistics.median(lat)
         fig['p99'] = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
@@ -553,15 +560,15 @@ def print_table(runs, opts):
               opts.batch_size or 'default', opts.window_ms or 'default'))
     print()
     print('| run | entries/s | time (s) | p50 latency | p99 latency | '
-          'max latency | peak RSS |')
-    print('|---|---:|---:|---:|---:|---:|---:|')
+          'max latency | peak RSS | consumer CPU (s) |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|')
     for run in runs:
         f = figures(run)
         lat = ['%.0f ms' % (1000 * f[k]) if k in f else '-'
                for k in ('p50', 'p99', 'max')]
-        print('| %s | %s | %.2f | %s | %s | %s | %.0f MB |' % (
+        print('| %s | %s | %.2f | %s | %s | %s | %.0f MB | %.2f |' % (
             run.label, '{:,.0f}'.format(f['rate']), f['seconds'], *lat,
-            f['rss_mb']))
+            f['rss_mb'], f['cpu_s']))
     by = {(r.kind, r.phase): figures(r) for r in runs}
     base = by.get(('fuel', 'throughput'))
     print()

@@ -3,7 +3,8 @@
 Everything here is order-independent where the protocol can reorder or
 duplicate reports: task status and progress only move forward, node status
 follows a fixed order within a task, and a history row follows DESIGN's
-transition table. See docs/history.md.
+transition table. See docs/history.md. How a task's result is voted and
+worded is ``drydockd.common.results``.
 """
 
 from drydockd.common import actions
@@ -16,17 +17,20 @@ TASK_FINAL = frozenset(('complete', 'terminated'))
 _TASK_RANK = {'requested': 0, 'queued': 1, 'running': 2, 'terminating': 3,
               'complete': 4, 'terminated': 4}
 
-RESULT_STATUSES = ('success', 'partial_success', 'failure', 'incomplete')
-
 # Actions whose parent task ends when its per-node subtasks have.
 SUBTASK_ACTIONS = frozenset(actions.NODE_ACTIONS)
 
 NODE_STATUSES = ('discover', 'provisioning', 'provisioned', 'deploying',
                  'ready', 'error', 'removing', 'stopped')
-# Forward order a report may move a node in; a new task resets the node.
-_NODE_RANK = {'discover': 0, 'removing': 0, 'provisioning': 1,
-              'provisioned': 2, 'deploying': 3, 'ready': 4, 'stopped': 4,
-              'error': 5}
+# The one rule for a node's status. A task's start sets the status its
+# action begins with (``actions.NodeAction.node_status``): that is the
+# only step back. From there, reports and the task's end move the node
+# only forward in this order, so a replayed or late report never undoes
+# a later one. ``error`` comes last: a failed node stays failed until a
+# new task takes it.
+_NODE_RANK = {'removing': 0, 'discover': 1, 'provisioning': 2,
+              'provisioned': 3, 'deploying': 4, 'ready': 5, 'stopped': 5,
+              'error': 6}
 
 HISTORY_STATUSES = ('pending', 'running', 'ready', 'error', 'skipped')
 HISTORY_FINAL = frozenset(('ready', 'error', 'skipped'))
@@ -42,30 +46,19 @@ def next_task_status(current, proposed):
 
 
 def next_node_status(current, proposed):
+    """The status a node holding ``current`` takes when ``proposed`` is
+    reported within its task: ``proposed`` if it is further on, else
+    ``current`` (an unknown proposal changes nothing)."""
     if _NODE_RANK.get(proposed, -1) > _NODE_RANK.get(current, -1):
         return proposed
     return current
 
 
-def vote(outcomes):
-    """Result status from per-subtask outcomes (True ok, False failed,
-    None unfinished): all ok -> success, all failed -> failure, a mix ->
-    partial_success, nothing finished -> incomplete."""
-    finished = [o for o in outcomes if o is not None]
-    if not finished:
-        return 'incomplete' if outcomes else 'success'
-    if all(finished) and len(finished) == len(outcomes):
-        return 'success'
-    if not any(finished):
-        return 'failure'
-    return 'partial_success'
-
-
-def summarize(outcomes):
-    """The one-line result message for per-node outcomes."""
-    failed = outcomes.count(False)
-    return '%d of %d nodes succeeded, %d failed' % (
-        len(outcomes) - failed, len(outcomes), failed)
+def node_statuses_before(status):
+    """The statuses from which a node moves to ``status``: the same rule
+    as ``next_node_status``, for set-based UPDATEs."""
+    rank = _NODE_RANK[status]
+    return tuple(s for s, r in _NODE_RANK.items() if r < rank)
 
 
 def history_transition(row, status, time, time_start=None):

@@ -76,11 +76,6 @@ class Connection(abc.ABC):
         TaskNotFound."""
 
     @abc.abstractmethod
-    def add_result_message(self, task_id, message, error=False,
-                           context_type=None, context=None, extra=None):
-        """Append a status message to a task."""
-
-    @abc.abstractmethod
     def add_result_messages(self, task_id, messages):
         """Append status messages to a task in one transaction.
 
@@ -118,14 +113,19 @@ class Connection(abc.ABC):
         """
 
     @abc.abstractmethod
-    def apply_reports(self, reports):
-        """Apply validated executor reports in one transaction.
+    def apply_events(self, events):
+        """Apply a batch of events in one transaction.
 
-        :param reports: envelopes from ``messaging.schemas.validate_report``
-            with ``received`` (naive UTC) added to each.
-        :returns: dict of counts (applied, rejected, unknown_task).
-        :raises: DatabaseUnavailable when the database (not the reports)
-            failed; any other exception means a report could not be
+        :param events: ``drydockd.common.events`` instances, as the
+            receiver translated them from reports. The batch is applied as
+            a set at a fixed number of statements; applying it again, or
+            in another order or cut, gives the same rows.
+        :returns: dict of counts: ``applied`` and ``rejected`` graph-task
+            events (a rejected one changed no history row), and
+            ``unknown_task``, events of a task that does not exist (logged
+            and dropped).
+        :raises: DatabaseUnavailable when the database (not the events)
+            failed; any other exception means an event could not be
             applied.
         """
 

@@ -15,6 +15,7 @@ import fastjsonschema
 
 from drydockd.common import actions
 from drydockd.common import exception
+from drydockd.common import timeutils
 
 API_VERSION = '1'
 
@@ -24,35 +25,32 @@ REQUESTS = dict({
     'stop_deploy_task': 'deploy_resp',
     'echo': 'echo_resp',
 }, **actions.NODE_METHODS)
-REPORTS = frozenset(REQUESTS.values()) | {'node_agent_resp'}
+# A node's agent reports on its own, outside any task.
+NODE_AGENT_REPORT = 'node_agent_resp'
+REPORTS = frozenset(REQUESTS.values()) | {NODE_AGENT_REPORT}
 # Handled at once by every executor (service fanout), never queued.
 CONTROL = frozenset(('stop_deploy_task',))
 
 
-def utcnow():
-    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-
-
-def format_time(value):
-    """Naive-UTC datetime -> ``2026-11-22T10:00:01.123456Z`` (None stays).
-
-    ``isoformat`` writes the same text as the ``strftime`` pattern in half
-    the time; history pages format two times per row.
-    """
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
-    return value.isoformat(timespec='microseconds') + 'Z'
+# The protocol's times are drydock's (naive UTC); kept here as the names
+# the executor and the tests have always used.
+utcnow = timeutils.utcnow
+format_time = timeutils.format_time
 
 
 def parse_time(value):
     """ISO 8601 string -> naive UTC datetime; raises MessageInvalid."""
     try:
+        if value[-1:] == 'Z':
+            # What drydock sends, read three times faster than through
+            # the time-zone conversion below (every node entry has one).
+            parsed = datetime.datetime.fromisoformat(value[:-1])
+            if parsed.tzinfo is None:
+                return parsed
         parsed = datetime.datetime.fromisoformat(value.replace('Z', '+00:00'))
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
-    except (AttributeError, ValueError, OverflowError):
+    except (AttributeError, TypeError, ValueError, OverflowError):
         raise exception.MessageInvalid(reason='bad time %r' % (value,))
     return parsed
 

@@ -1,13 +1,15 @@
 """The receiver: apply executor reports to the database, lose nothing.
 
-Reports are buffered up to ``batch_size`` messages or ``batch_window_ms``,
-applied in one transaction through the DB API, and acknowledged only after
-the commit (one ``multiple=True`` ack on AMQP). A report that cannot be
-decoded or validated is dead-lettered with its reason and acknowledged in
-the same batch. If the database is unavailable, the batch is requeued;
-redelivery is harmless because application is idempotent. If the batch
-fails for any other reason, its messages are applied one by one so that
-only the one that cannot be applied is dead-lettered.
+Each message is decoded, validated and translated into events as it
+arrives (``translate``). Messages are buffered up to ``batch_size`` or
+``batch_window_ms``, their events applied in one transaction through the
+DB API, and the messages acknowledged only after the commit (one
+``multiple=True`` ack on AMQP). A message that cannot be decoded,
+validated or translated is dead-lettered with its reason and acknowledged
+in the same batch. If the database is unavailable, the batch is requeued;
+redelivery is harmless because applying events is idempotent. If the
+batch fails for any other reason, its messages are applied one by one so
+that only the one that cannot be applied is dead-lettered.
 """
 
 import logging
@@ -23,6 +25,7 @@ from drydockd.messaging import dead_letter
 from drydockd.messaging import entities
 from drydockd.messaging import publisher as publisher_mod
 from drydockd.messaging import schemas
+from drydockd.receiver import translate
 
 LOG = logging.getLogger(__name__)
 
@@ -40,9 +43,18 @@ class ReceiverService(ConsumerMixin):
         self.dead = dead_letter.DeadLetters(self.publisher,
                                             conf.receiver.queue)
         self.window = conf.receiver.batch_window_ms / 1000.0
-        self.batch = []      # (message, validated reports) in order
+        # (message, its events, or None once set aside) in arrival order
+        self.batch = []
         self.oldest = None
+        # Messages acked after a commit (one the database refused counts
+        # too: it was set aside in its place).
         self.applied = 0
+
+    def create_connection(self):
+        # ConsumerMixin consumes on a clone of ``self.connection``, and a
+        # clone has a new transport: a broker-less one would poll at
+        # kombu's default second instead of work_polling_interval.
+        return entities.connection(self.conf)
 
     def on_consume_ready(self, connection, channel, consumers, **kw):
         self.ready.set()
@@ -63,7 +75,9 @@ class ReceiverService(ConsumerMixin):
         try:
             items = schemas.decode_body(message.body,
                                         self.conf.max_message_bytes)
-            items = [schemas.validate_report(i) for i in items]
+            events = [event for item in items for event in
+                      translate.translate(schemas.validate_report(item),
+                                          received)]
         except exception.MessageInvalid as exc:
             self._set_aside(message, exc.message)
             return
@@ -73,9 +87,7 @@ class ReceiverService(ConsumerMixin):
             self._set_aside(message, 'undecodable report: %s'
                             % type(exc).__name__)
             return
-        for item in items:
-            item['received'] = received
-        self._add(message, items)
+        self._add(message, events)
 
     def on_decode_error(self, message, exc):
         """kombu could not even decompress it: set aside, batch the ack."""
@@ -83,10 +95,10 @@ class ReceiverService(ConsumerMixin):
 
     def _set_aside(self, message, reason):
         self.dead.put(message, reason, ack=False)
-        self._add(message, [])
+        self._add(message, None)
 
-    def _add(self, message, items):
-        self.batch.append((message, items))
+    def _add(self, message, events):
+        self.batch.append((message, events))
         self.oldest = self.oldest or time.monotonic()
 
     def on_iteration(self):
@@ -100,31 +112,32 @@ class ReceiverService(ConsumerMixin):
         batch, self.batch, self.oldest = self.batch, [], None
         if not batch:
             return
-        reports = [r for _, items in batch for r in items]
+        events = [e for _, message_events in batch
+                  for e in message_events or ()]
         try:
-            if reports:
-                self.db.apply_reports(reports)
+            if events:
+                self.db.apply_events(events)
         except exception.DatabaseUnavailable as exc:
             LOG.error('Database unavailable (%s); %d messages requeued',
                       exc.message, len(batch))
             self._requeue(batch)
             time.sleep(1)
             return
-        except Exception:  # noqa: BLE001 - a report the DB cannot take
-            LOG.exception('A batch of %d reports failed; applying its '
-                          'messages one by one', len(reports))
+        except Exception:  # noqa: BLE001 - a message the DB cannot take
+            LOG.exception('A batch of %d messages failed; applying them '
+                          'one by one', len(batch))
             if not self._apply_one_by_one(batch):
                 return
-        self.applied += len(reports)
+        self.applied += sum(1 for _, e in batch if e is not None)
         self._ack([message for message, _ in batch])
 
     def _apply_one_by_one(self, batch):
         """Isolate what the database refuses; False if it went away."""
-        for i, (message, items) in enumerate(batch):
-            if not items:
+        for i, (message, events) in enumerate(batch):
+            if events is None:
                 continue
             try:
-                self.db.apply_reports(items)
+                self.db.apply_events(events)
             except exception.DatabaseUnavailable:
                 self._requeue(batch[i:])
                 for done, _ in batch[:i]:
@@ -137,9 +150,9 @@ class ReceiverService(ConsumerMixin):
 
     @staticmethod
     def _requeue(batch):
-        for message, items in batch:
+        for message, events in batch:
             # Set-aside messages are already in the dead-letter queue.
-            if items:
+            if events is not None:
                 message.requeue()
             else:
                 message.ack()

@@ -124,3 +124,49 @@ def test_failed_graph_task(aio, tmp_path):
     for name in dependants:
         assert reasons[name].startswith('dependency '), reasons[name]
         assert 'failed' in reasons[name]
+
+
+def _site(tmp_path, name, change):
+    design = yaml.safe_load(open(conftest.DEMO_SITE))
+    change(design)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(design))
+    return str(path)
+
+
+def _fail_netconfig_on_node5(design):
+    for task in design['deployment_tasks']:
+        if task['id'] == 'netconfig':
+            task['parameters']['fail_on'] = ['5']
+
+
+def _add_failing_master_task(design):
+    # Nothing depends on it: every node still succeeds.
+    design['deployment_tasks'].append({
+        'id': 'notify_monitoring', 'type': 'master_shell',
+        'roles': ['master'], 'parameters': {'command': 'notify',
+                                            'duration': 0.1, 'fail': True}})
+
+
+def test_one_node_deployment_counts_one_node(aio, tmp_path):
+    """Only nodes vote and are counted: the master and the sync node,
+    which run graph tasks of every deployment, are not "nodes". A failure
+    on them still fails the deployment, and the message says where."""
+    cases = [
+        (conftest.DEMO_SITE, 0, 'success',
+         '1 of 1 nodes succeeded, 0 failed'),
+        (_site(tmp_path, 'fails.yaml', _fail_netconfig_on_node5), 1,
+         'failure', '0 of 1 nodes succeeded, 1 failed'),
+        (_site(tmp_path, 'master.yaml', _add_failing_master_task), 1,
+         'failure', '1 of 1 nodes succeeded, 0 failed; graph tasks failed '
+                    'on master'),
+    ]
+    for design, code, status, message in cases:
+        result = _cli(aio, 'task', 'create', 'deploy_nodes', '--design-ref',
+                      design, '--nodes', 'node05', '--wait', '-f', 'json')
+        assert result.returncode == code, result.stderr
+        got = json.loads(result.stdout)['result']
+        assert got['status'] == status, (design, got)
+        assert got['message'].startswith(message), (design, got)
+        errors = [m for m in got['details']['messageList'] if m['error']]
+        assert got['details']['errorCount'] == len(errors), got

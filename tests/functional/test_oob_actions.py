@@ -292,3 +292,32 @@ def test_dry_run_of_every_action_touches_no_bmc(make_site, tmp_path):
             if e['command'] == 'get_chassis_status'} == set(ports)
     assert not [e for e in entries if e['command'] == 'chassis_control']
     assert {n['power_state'] for n in site.json('node', 'list')} == {'on'}
+
+
+def test_node_action_result_details(make_site):
+    """errorCount counts every error message of the task, not only the
+    last; each finished subtask shows progress 100 and a node filter
+    naming its node; a node that failed was stamped when it did."""
+    site = make_site(3, faults=['node01:wrongpass', 'node02:unbound'])
+    task = site.run_task('verify_nodes')
+    result = task['result']
+    assert (result['status'], result['message']) == (
+        'partial_success', '1 of 3 nodes succeeded, 2 failed')
+    errors = [m for m in result['details']['messageList'] if m['error']]
+    assert len(errors) == 3      # node01, node02 and the result
+    assert result['details']['errorCount'] == 3
+    failed = {'node01', 'node02'}
+    named = set()
+    for uuid in task['subtask_id_list']:
+        sub = site.json('task', 'show', uuid)
+        (name,) = sub['node_filter']['filter_set'][0]['node_names']
+        named.add(name)
+        assert (sub['status'], sub['progress']) == ('complete', 100), sub
+        assert sub['result']['status'] == (
+            'failure' if name in failed else 'success')
+        assert sub['result']['details']['errorCount'] == int(name in failed)
+    assert named == {'node01', 'node02', 'node03'}
+    for name in failed:
+        node = site.json('node', 'show', name)
+        assert node['status'] == 'error'
+        assert node['updated'] >= task['updated'], (node, task['updated'])

@@ -10,14 +10,15 @@ from sqlalchemy import exc as sa_exc
 
 from drydockd.common import exception
 from drydockd.common import states
+from drydockd.common.timeutils import utcnow
 from drydockd.db import api
 from drydockd.db import models
+from drydockd.db.sqlalchemy import apply as apply_mod
 from drydockd.db.sqlalchemy import engine as engine_mod
 from drydockd.db.sqlalchemy import endings
 from drydockd.db.sqlalchemy import history as history_q
 from drydockd.db.sqlalchemy import lifecycle
-from drydockd.db.sqlalchemy import reports as reports_mod
-from drydockd.messaging.schemas import utcnow
+from drydockd.db.sqlalchemy import subtasks as subtasks_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -143,13 +144,7 @@ class Connection(api.Connection):
             session.flush()
             self._reserve(session, task, list(node_ids), node_status, now)
             if subtasks:
-                session.add_all(models.Task(
-                    uuid=str(uuidlib.uuid4()), parent_id=task.id,
-                    node_id=node_id, action=task.action, status='queued',
-                    result_status='incomplete', result_error_count=0,
-                    progress=0, created=now, updated=now,
-                    design_ref=task.design_ref, created_by=task.created_by,
-                    dry_run=task.dry_run) for node_id in node_ids)
+                subtasks_mod.create(session, task, node_ids, now)
             if history:
                 session.execute(sa.insert(models.DeploymentHistory), [
                     {'task_id': task.id, 'node_id': node_id,
@@ -256,21 +251,13 @@ class Connection(api.Connection):
             return _task_dict(task)
 
     @_retry_on_deadlock
-    def add_result_message(self, task_id, message, error=False,
-                           context_type=None, context=None, extra=None):
-        with self._session() as session:
-            endings.add_messages(session, task_id, [{
-                'message': message, 'error': error,
-                'context_type': context_type, 'context': context,
-                'extra': extra}], utcnow())
-
-    @_retry_on_deadlock
     def add_result_messages(self, task_id, messages):
         if not messages:
             return
         with self._session() as session:
-            endings.add_messages(session, task_id, [
-                {'message': m['message'], 'error': m.get('error', False),
+            endings.add_messages(session, [
+                {'task_id': task_id, 'message': m['message'],
+                 'error': m.get('error', False),
                  'context_type': m.get('context_type'),
                  'context': m.get('context'), 'extra': m.get('extra')}
                 for m in messages], utcnow())
@@ -294,19 +281,19 @@ class Connection(api.Connection):
             return history_q.page(session, task_id, nodes, statuses, names,
                                   include_summary, limit, marker)
 
-    def apply_reports(self, reports):
+    def apply_events(self, events):
         try:
-            return self._apply_reports(reports)
+            return self._apply_events(events)
         except (sa_exc.OperationalError, sa_exc.InterfaceError,
                 sa_exc.TimeoutError) as exc:
-            # The database, not the reports: the caller retries later.
+            # The database, not the events: the caller retries later.
             raise exception.DatabaseUnavailable(
                 reason=type(getattr(exc, 'orig', exc)).__name__)
 
     @_retry_on_deadlock
-    def _apply_reports(self, reports):
+    def _apply_events(self, events):
         with self._session() as session:
-            return reports_mod.apply(session, reports)
+            return apply_mod.apply(session, events)
 
     @_retry_on_deadlock
     def acquire_lease(self, identity, grace):

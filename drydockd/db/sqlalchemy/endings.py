@@ -1,4 +1,12 @@
-"""How a task ends: result, times, lock release, no row left unfinished."""
+"""How a task ends, and its status messages.
+
+A task ends with its result, its times, its nodes released (moved by the
+one node-status rule of ``drydockd.common.states``) and no history row
+left unfinished. Its status messages are appended in sequence, and each
+error message counts in ``result_error_count`` (the API's ``errorCount``).
+"""
+
+import collections
 
 import sqlalchemy as sa
 
@@ -6,6 +14,9 @@ from drydockd.common import states
 from drydockd.db import models
 
 H = models.DeploymentHistory
+M = models.ResultMessage
+_MESSAGE_DEFAULTS = {'error': False, 'context_type': None, 'context': None,
+                     'extra': None}
 
 
 def finish(session, task, status, result_status, message, reason, now,
@@ -26,21 +37,12 @@ def finish(session, task, status, result_status, message, reason, now,
         task.progress = 100
     if status == 'terminated':
         task.terminated = task.terminated or now
-    task.result_error_count = (task.result_error_count or 0) + (
-        0 if result_status == 'success' else 1)
-    add_messages(session, task.id, [{'message': message,
-                                     'error': result_status != 'success',
-                                     'context_type': 'task',
-                                     'context': task.uuid}], now)
-    node_values = {'reservation': None}
-    if reason or node_status:
-        node_values['status'] = node_status or 'error'
-        if node_values['status'] == 'error':
-            node_values.update(error_type='task', error_msg=reason)
-    session.execute(sa.update(models.Node)
-                    .where(models.Node.reservation == task.id)
-                    .values(**node_values)
-                    .execution_options(synchronize_session=False))
+    add_messages(session, [{'task_id': task.id, 'message': message,
+                            'error': result_status != 'success',
+                            'context_type': 'task',
+                            'context': task.uuid}], now)
+    _release_nodes(session, task, node_status or ('error' if reason
+                                                  else None), reason, now)
     if reason:
         session.execute(
             sa.update(H).where(H.task_id == task.id,
@@ -50,10 +52,68 @@ def finish(session, task, status, result_status, message, reason, now,
             .execution_options(synchronize_session=False))
 
 
-def add_messages(session, task_id, messages, now):
-    last = session.execute(
-        sa.select(sa.func.max(models.ResultMessage.sequence))
-        .where(models.ResultMessage.task_id == task_id)).scalar() or 0
-    session.execute(sa.insert(models.ResultMessage), [
-        dict(m, task_id=task_id, sequence=last + i, ts=now)
-        for i, m in enumerate(messages, 1)])
+def _release_nodes(session, task, status, reason, now):
+    """Free the task's nodes; move them to ``status`` where the rule
+    lets them (a node that already failed stays failed, with its own
+    error)."""
+    node = models.Node
+    values = {'reservation': None, 'updated': now}
+    if status is not None:
+        moves = node.status.in_(states.node_statuses_before(status))
+        values['status'] = sa.case((moves, status), else_=node.status)
+        if status == 'error':
+            values['error_type'] = sa.case((moves, 'task'),
+                                           else_=node.error_type)
+            values['error_msg'] = sa.case((moves, reason),
+                                          else_=node.error_msg)
+    session.execute(sa.update(node)
+                    .where(node.reservation == task.id)
+                    .values(**values)
+                    .execution_options(synchronize_session=False))
+    # Nodes loaded in this session read their new state from the row.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, node) and \
+                sa.inspect(obj).dict.get('reservation') == task.id:
+            session.expire(obj)
+
+
+def add_messages(session, messages, now):
+    """Append status messages, in order, and count their errors.
+
+    :param messages: dicts with ``task_id``, ``message`` and optionally
+        ``error``, ``context_type``, ``context``, ``extra``.
+
+    One SELECT, one INSERT and one UPDATE, whatever the number of
+    messages and tasks.
+    """
+    if not messages:
+        return
+    ids = {m['task_id'] for m in messages}
+    last = dict(session.execute(
+        sa.select(M.task_id, sa.func.max(M.sequence))
+        .where(M.task_id.in_(ids)).group_by(M.task_id)).all())
+    rows, errors = [], collections.Counter()
+    for message in messages:
+        task_id = message['task_id']
+        last[task_id] = last.get(task_id, 0) + 1
+        rows.append(dict(_MESSAGE_DEFAULTS, **message,
+                         sequence=last[task_id], ts=now))
+        errors[task_id] += bool(message.get('error'))
+    session.execute(sa.insert(M), rows)
+    _count_errors(session, +errors)
+
+
+def _count_errors(session, errors):
+    if not errors:
+        return
+    task = models.Task
+    session.execute(
+        sa.update(task).where(task.id.in_(errors))
+        .values(result_error_count=task.result_error_count
+                + sa.case(dict(errors), value=task.id, else_=0))
+        .execution_options(synchronize_session=False))
+    for task_id in errors:
+        loaded = session.identity_map.get(
+            session.identity_key(task, task_id))
+        if loaded is not None:
+            session.expire(loaded, ['result_error_count'])

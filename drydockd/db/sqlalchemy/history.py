@@ -25,7 +25,7 @@ H = models.DeploymentHistory
 
 # Node names users may give for the sync pseudo-node.
 SYNC_NODE_NAMES = ('null', 'sync', 'None')
-# How the sync node's uid is written in API rows.
+# How the sync node's id is written in API rows.
 SYNC_NODE = 'null'
 # The node_id of surrogate rows (never-run graph tasks).
 SURROGATE_NODE = '-'

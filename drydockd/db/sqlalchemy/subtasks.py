@@ -1,81 +1,122 @@
-"""Subtask outcomes, node-agent reports and parent completion.
+"""Subtasks of node actions: creation, outcomes, node agents, parents.
 
-Node actions give each node a subtask. An executor entry carrying
-``subtask_uuid`` settles it (``result``) or starts its wait for the node
-agent (``awaiting_agent_until``); a node agent's ``provisioned`` report
-settles the node's waiting provisioning subtask. A parent ends when all
-its subtasks have, with the result voted from them.
+Node actions give each node a subtask. A ``SubtaskSettled`` event
+settles it, or a ``SubtaskAwaitingAgent`` starts its wait for the node's
+agent; a ``NodeProvisioned`` event settles the node's waiting
+provisioning subtask. A parent ends when all its subtasks have, with the
+result voted from them. Every settled subtask adds its message to itself
+and to its parent.
 """
+
+import uuid
 
 import sqlalchemy as sa
 
 from drydockd.common import actions
+from drydockd.common import results
 from drydockd.common import states
 from drydockd.db import models
 from drydockd.db.sqlalchemy import endings
-from drydockd.messaging import schemas
 
 T = models.Task
 
 
-def apply_entries(session, entries, nodes, now):
-    """Apply ``(entry, received)`` pairs that name a subtask.
+def node_filter(node_name):
+    """The node filter of a subtask: its one node, by name."""
+    return {'filter_set_type': 'intersection',
+            'filter_set': [{'filter_type': 'intersection',
+                            'node_names': [node_name]}]}
 
-    :returns: ids of the parents touched.
-    """
-    uuids = {e['subtask_uuid'] for e, _ in entries}
-    subtasks = {t.uuid: t for t in session.scalars(
-        sa.select(T).where(T.uuid.in_(uuids)))}
-    parents = set()
-    for entry, received in entries:
-        sub = subtasks.get(entry['subtask_uuid'])
-        if sub is None or sub.status in states.TASK_FINAL:
-            continue
-        parents.add(sub.parent_id)
-        node = nodes.get(entry['uid'])
-        if node is not None and node.reservation != sub.parent_id:
-            node = None     # taken by a newer task since: leave it alone
-        if node is not None and entry.get('status'):
-            node.status = entry['status']
-            if entry['status'] == 'error':
-                node.error_msg = (entry.get('error_msg') or '')[:4000]
-        if node is not None and entry.get('power_state'):
-            node.power_state = entry['power_state']
-        if 'result' in entry:
-            _settle(session, sub, entry['result'] == 'success',
-                    entry.get('message') or '', _name(node, entry), received)
-        elif entry.get('awaiting_agent_until'):
+
+def create(session, parent, node_ids, now):
+    """One queued subtask per node of ``parent``, each naming its node."""
+    names = _names(session, node_ids)
+    session.add_all(T(
+        uuid=str(uuid.uuid4()), parent_id=parent.id, node_id=node_id,
+        action=parent.action, status='queued', result_status='incomplete',
+        result_error_count=0, progress=0, created=now, updated=now,
+        design_ref=parent.design_ref, created_by=parent.created_by,
+        dry_run=parent.dry_run,
+        node_filter=node_filter(names.get(node_id, str(node_id))))
+        for node_id in node_ids)
+
+
+def apply(session, tasks, settled, awaiting, provisioned, nodes):
+    """Apply subtask and node-agent events of known ``tasks`` (by uuid);
+    ``nodes`` are the loaded nodes by id. Returns the parents touched."""
+    subs = _load(session, [e.subtask for e in settled + awaiting])
+    names = _names(session, {s.node_id for s in subs.values()})
+    messages, parents = [], set()
+    for event in settled:
+        sub = _open(subs.get(event.subtask), tasks[event.task])
+        if sub is not None:
+            messages += _settle(sub, event.ok, event.message,
+                                names.get(sub.node_id), event.at)
+            parents.add(sub.parent_id)
+    for event in awaiting:
+        sub = _open(subs.get(event.subtask), tasks[event.task])
+        if sub is not None:
             sub.status = 'running'
-            sub.time_start = sub.time_start or received
-            sub.deadline = schemas.parse_time(entry['awaiting_agent_until'])
-            sub.result_message = entry.get('message')
+            sub.time_start = sub.time_start or event.at
+            sub.deadline = event.until
+            sub.result_message = event.message
+            parents.add(sub.parent_id)
+    parents |= _agents(session, provisioned, nodes, messages)
+    endings.add_messages(session, messages, _latest(settled, provisioned))
     return parents
 
 
-def _name(node, entry):
-    return node.name if node is not None else entry['uid']
+def _load(session, uuids):
+    if not uuids:
+        return {}
+    return {t.uuid: t for t in session.scalars(
+        sa.select(T).where(T.uuid.in_(set(uuids))))}
 
 
-def _settle(session, sub, ok, message, node_name, now):
+def _names(session, node_ids):
+    node_ids = {i for i in node_ids if i is not None}
+    if not node_ids:
+        return {}
+    return dict(session.execute(
+        sa.select(models.Node.id, models.Node.name)
+        .where(models.Node.id.in_(node_ids))).all())
+
+
+def _open(sub, parent):
+    """The subtask if it belongs to ``parent`` and has not ended."""
+    if sub is None or sub.parent_id != parent.id \
+            or sub.status in states.TASK_FINAL:
+        return None
+    return sub
+
+
+def _latest(settled, provisioned):
+    return max((e.at for e in settled + provisioned), default=None)
+
+
+def _settle(sub, ok, message, node_name, now):
+    """End one subtask; returns its messages (for it and its parent)."""
+    node_name = node_name or 'node %s' % sub.node_id
     sub.status = 'complete'
     sub.result_status = 'success' if ok else 'failure'
     sub.result_message = message
-    sub.result_error_count = 0 if ok else 1
+    sub.progress = 100
     sub.time_end = now
     sub.updated = now
-    endings.add_messages(session, sub.parent_id, [{
-        'message': message, 'error': not ok, 'context_type': 'node',
-        'context': node_name}], now)
+    sub.node_filter = sub.node_filter or node_filter(node_name)
+    message = {'message': message, 'error': not ok, 'context_type': 'node',
+               'context': node_name}
+    return [dict(message, task_id=sub.id),
+            dict(message, task_id=sub.parent_id)]
 
 
-def apply_agent_reports(session, entries, nodes):
+def _agents(session, events, nodes, messages):
     """A node agent says ``provisioned``: settle its waiting subtask."""
-    ids = [int(e['uid']) for e, _ in entries
-           if e.get('status') == 'provisioned' and e['uid'].isdigit()]
-    if not ids:
+    at = {e.node: e.at for e in events}
+    if not at:
         return set()
     waiting = session.scalars(sa.select(T).where(
-        T.node_id.in_(ids), T.parent_id.is_not(None),
+        T.node_id.in_(at), T.parent_id.is_not(None),
         T.action.in_(actions.AGENT_ACTIONS),
         # An agent can be quicker than its executor's own report.
         T.status.in_(('queued', 'running')))).all()
@@ -83,20 +124,23 @@ def apply_agent_reports(session, entries, nodes):
     # Only a node that is waiting for its agent moves: a late or repeated
     # agent report changes nothing.
     for sub in waiting:
-        node = nodes.get(str(sub.node_id))
-        if node is not None:
+        node = nodes.get(sub.node_id)
+        if node is not None and node.reservation == sub.parent_id:
             node.status = states.next_node_status(node.status,
                                                   'provisioned')
             node.progress = 100
-        name = _name(node, {'uid': str(sub.node_id)})
-        _settle(session, sub, True, 'node %s reported provisioned' % name,
-                name, schemas.utcnow())
+            node.updated = at[sub.node_id]
+        name = node.name if node is not None else None
+        messages += _settle(sub, True, results.agent_reported(
+            name or sub.node_id), name, at[sub.node_id])
         parents.add(sub.parent_id)
     return parents
 
 
 def complete_parents(session, parent_ids, now):
     """End each parent whose subtasks have all ended; vote its result."""
+    if not parent_ids:
+        return
     for parent in session.scalars(sa.select(T).where(T.id.in_(parent_ids))):
         if parent.status in states.TASK_FINAL:
             continue
@@ -108,16 +152,20 @@ def complete_parents(session, parent_ids, now):
         if len(done) < len(subs):
             continue
         outcomes = [s.result_status == 'success' for s in subs]
-        endings.finish(session, parent, 'complete', states.vote(outcomes),
-                       states.summarize(outcomes), None, now)
+        endings.finish(session, parent, 'complete', results.vote(outcomes),
+                       results.summarize(outcomes), None, now)
 
 
 def fail_unfinished(session, parent, reason, now):
     """The executor failed as a whole: no subtask may wait forever."""
-    for sub in session.scalars(sa.select(T).where(
-            T.parent_id == parent.id,
-            T.status.not_in(states.TASK_FINAL))):
-        _settle(session, sub, False, reason, 'node %s' % sub.node_id, now)
+    subs = session.scalars(sa.select(T).where(
+        T.parent_id == parent.id,
+        T.status.not_in(states.TASK_FINAL))).all()
+    names = _names(session, {s.node_id for s in subs})
+    messages = []
+    for sub in subs:
+        messages += _settle(sub, False, reason, names.get(sub.node_id), now)
+    endings.add_messages(session, messages, now)
 
 
 def reap_overdue(session, now):
@@ -125,16 +173,18 @@ def reap_overdue(session, now):
     overdue = session.scalars(sa.select(T).where(
         T.parent_id.is_not(None), T.status == 'running',
         T.deadline < now)).all()
-    parents = set()
+    parents, messages = set(), []
     for sub in overdue:
         node = session.get(models.Node, sub.node_id)
-        name = node.name if node is not None else sub.node_id
-        reason = 'node %s did not report back before %s' % (
-            name, schemas.format_time(sub.deadline))
+        name = node.name if node is not None else None
+        reason = results.agent_overdue(name or sub.node_id, sub.deadline)
         if node is not None:
-            node.status, node.error_msg = 'error', reason
+            node.status = states.next_node_status(node.status, 'error')
+            node.error_msg = reason
             node.reservation = None
-        _settle(session, sub, False, reason, name, now)
+            node.updated = now
+        messages += _settle(sub, False, reason, name, now)
         parents.add(sub.parent_id)
+    endings.add_messages(session, messages, now)
     complete_parents(session, parents, now)
     return [(sub.id, sub.result_message) for sub in overdue]

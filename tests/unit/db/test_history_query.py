@@ -1,7 +1,7 @@
 """The history query behind ``drydock2 task history show`` (get_history).
 
 Runs on a migrated SQLite file and on PostgreSQL; rows are brought to
-their states through ``apply_reports`` like the receiver does.
+their states through ``apply_events`` like the receiver does.
 """
 
 import datetime
@@ -10,6 +10,7 @@ import conftest
 import pytest
 from sqlalchemy import event
 
+from drydockd.common import events
 from drydockd.common import exception
 from drydockd.db.sqlalchemy import history as history_q
 from drydockd.manager import views
@@ -62,13 +63,9 @@ def make_task(db, rows=ROWS, names=NAMES):
                          [], [(uid, name) for uid, name, _ in rows])
     for uid, name, reports in rows:
         for status, when, time_start in reports:
-            extra = {'summary': {'where': '%s/%s' % (uid, name)}}
-            if time_start is not None:
-                extra['time_start'] = schemas.format_time(time_start)
-            report = schemas.report('deploy_resp', task['uuid'], nodes=[
-                schemas.node_entry(uid, when, name, status, **extra)])
-            report['received'] = T(100)
-            db.apply_reports([report])
+            db.apply_events([events.GraphTaskChanged(
+                task['uuid'], uid, name, status, when, time_start,
+                summary={'where': '%s/%s' % (uid, name)})])
     return task['id']
 
 

@@ -13,6 +13,7 @@ import rpc_site
 from drydock_client import client as client_lib
 from drydock_client import exceptions
 from drydockd.messaging import schemas
+from drydockd.receiver import translate
 
 NAMES = ['hiera', 'netconfig', 'apply', 'stage', 'never_ran']
 
@@ -38,9 +39,8 @@ def task_id(site):
         reports.append(schemas.report('deploy_resp', task['uuid'], nodes=[
             schemas.node_entry(uid, schemas.parse_time(when), name,
                                'running')]))
-    for report in reports:
-        report['received'] = schemas.utcnow()
-    site.db.apply_reports(reports)
+    site.db.apply_events([event for report in reports for event in
+                          translate.translate(report, schemas.utcnow())])
     return task['id']
 
 

@@ -280,7 +280,9 @@ def test_parse_time_is_naive_utc(text, expected):
     assert parsed == expected
 
 
-@pytest.mark.parametrize('value', [None, 5, 'soon', '2026-11-22T99:00'])
+@pytest.mark.parametrize('value', [
+    None, 5, 'soon', '2026-11-22T99:00', '2026-11-22T25:00:00Z',
+    '2026-11-22T10:00:01+01:00Z', 'Z'])
 def test_parse_time_rejects(value):
     with pytest.raises(exception.MessageInvalid, match='bad time'):
         schemas.parse_time(value)

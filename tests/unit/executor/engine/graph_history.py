@@ -6,7 +6,7 @@ entries in order with ``states.history_transition`` (the receiver's own
 rule) to one ``pending`` row per vertex of the tasks_graph, so tests
 assert on the same rows ``task history show`` would list.
 
-Shared by tests/unit/executor/graph and tests/functional (which put this
+Shared by tests/unit/executor/engine and tests/functional (which put this
 directory on sys.path).
 """
 

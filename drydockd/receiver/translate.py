@@ -1,0 +1,116 @@
+"""Reports -> events: the receiver's reading of the work-plane protocol.
+
+This is the one place that knows what a report's fields mean: method
+names, the executor's status words, node uids and ISO 8601 times become
+the typed events of ``drydockd.common.events``, which the DB API applies
+without knowing the wire. A report must have passed
+``messaging.schemas.validate_report`` first.
+
+- Each report about a task gives a ``TaskReported`` (the heartbeat), then
+  what its fields say: ``status`` running -> ``TaskStarted``; ready,
+  error or stopped -> ``TaskEnded``; a node entry naming a graph task ->
+  ``GraphTaskChanged``; a node's own status, progress or power state ->
+  ``NodeChanged``; a node entry naming a subtask -> ``SubtaskSettled`` or
+  ``SubtaskAwaitingAgent``.
+- A node agent's report gives ``NodeProvisioned`` per node that says so.
+- An entry without ``time`` (Fuel's Astute sends none) happened when the
+  report was received.
+- Only nodes vote on the result: the master and the sync node's entries
+  never become outcomes, and they are not nodes of the ``nodes`` table.
+"""
+
+from drydockd.common import events as ev
+from drydockd.graph import vocabulary
+from drydockd.messaging import schemas
+
+# The executor's word for how its work on a task ended:
+# (failed, stopped).
+_ENDS = {'ready': (False, False), 'error': (True, False),
+         'stopped': (False, True)}
+# Entries of these uids are graph tasks off the nodes, never a node.
+_NOT_NODES = (None, vocabulary.MASTER)
+
+
+def translate(report, received):
+    """The events one validated report says, in order.
+
+    :param received: when the receiver got it (naive UTC).
+    :raises: MessageInvalid if a time cannot be read.
+    """
+    args = report['args']
+    if report['method'] == schemas.NODE_AGENT_REPORT:
+        return _agent(args, received)
+    task = args['task_uuid']
+    out = [ev.TaskReported(task, received, _percent(args.get('progress')),
+                           args.get('executor'))]
+    status = args.get('status')
+    if status == 'running':
+        out.append(ev.TaskStarted(task, received))
+    outcomes = []
+    for entry in args.get('nodes', ()):
+        _entry(task, entry, received, out, outcomes)
+    if status in _ENDS:
+        failed, stopped = _ENDS[status]
+        out.append(ev.TaskEnded(task, received, failed, stopped,
+                                _text(args.get('error')), tuple(outcomes)))
+    return out
+
+
+def _entry(task, entry, received, out, outcomes):
+    """Append what one node entry says; collect the node's outcome."""
+    at = schemas.parse_time(entry['time']) if entry.get('time') \
+        else received
+    name = entry.get('deployment_graph_task_name')
+    if name is not None:
+        out.append(_graph_task(task, entry, name, at))
+    uid = entry['uid']
+    if 'subtask_uuid' in entry:
+        _subtask(task, entry, received, out)
+    if uid in _NOT_NODES:
+        return
+    node = int(uid)
+    status = entry.get('status')
+    if status is not None or entry.get('progress') is not None \
+            or entry.get('power_state') is not None:
+        out.append(ev.NodeChanged(
+            task, node, at, status, _percent(entry.get('progress')),
+            _text(entry.get('error_msg')) if status == 'error' else None,
+            entry.get('power_state')))
+    if name is None and 'subtask_uuid' not in entry \
+            and status in ('ready', 'error'):
+        outcomes.append((node, status == 'ready'))
+
+
+def _graph_task(task, entry, name, at):
+    start = entry.get('time_start')
+    return ev.GraphTaskChanged(
+        task, entry['uid'], name, entry['task_status'], at,
+        schemas.parse_time(start) if start else None,
+        _text(entry.get('error_msg')), entry.get('custom') or None,
+        entry.get('summary') or None)
+
+
+def _subtask(task, entry, received, out):
+    message = _text(entry.get('message')) or ''
+    if 'result' in entry:
+        out.append(ev.SubtaskSettled(task, entry['subtask_uuid'], received,
+                                     entry['result'] == 'success', message))
+    elif entry.get('awaiting_agent_until'):
+        out.append(ev.SubtaskAwaitingAgent(
+            task, entry['subtask_uuid'], received,
+            schemas.parse_time(entry['awaiting_agent_until']), message))
+
+
+def _agent(args, received):
+    return [ev.NodeProvisioned(int(e['uid']), received)
+            for e in args['nodes']
+            if e.get('status') == 'provisioned'
+            and e['uid'] not in _NOT_NODES]
+
+
+def _percent(value):
+    return None if value is None else min(100, int(value))
+
+
+def _text(value):
+    return None if value is None else value[:ev.MAX_TEXT]
