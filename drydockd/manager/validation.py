@@ -25,14 +25,14 @@ def validate_design(db, design_ref, created_by=None, dry_run=False):
     for problem in found:
         context, _, text = problem.partition(': ')
         if len(context) > CONTEXT_LENGTH:
-            # Not a field (a fetch error quoting the reference): the
-            # whole problem is the message, about the design as a whole.
-            context, text = 'design', problem
+            # A field of a task whose id alone may be that long.
+            context = context[:CONTEXT_LENGTH - 3] + '...'
         messages.append({'message': text or problem, 'error': True,
                          'context_type': 'design', 'context': context})
     db.add_result_messages(task['id'], messages)
     if found:
-        summary = 'Design has %d problems' % len(found)
+        summary = 'Design has %d problem%s' % (len(found),
+                                                's' if len(found) > 1 else '')
     else:
         summary = 'Design is valid'
     db.finish_task(task['id'], 'failure' if found else 'success', summary)
