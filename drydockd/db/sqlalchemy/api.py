@@ -7,6 +7,7 @@ import uuid as uuidlib
 import sqlalchemy as sa
 import tenacity
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import exc as orm_exc
 
 from drydockd.common import exception
 from drydockd.common import states
@@ -26,6 +27,10 @@ _RETRY_PGCODES = ('40P01', '40001')
 
 
 def _is_retryable(exc):
+    if isinstance(exc, orm_exc.StaleDataError):
+        # A task's status changed since this transaction read it (the
+        # compare-and-set of models.Task): start again from a fresh read.
+        return True
     if not isinstance(exc, sa_exc.DBAPIError):
         return False
     code = getattr(exc.orig, 'pgcode', None)
@@ -84,8 +89,22 @@ class Connection(api.Connection):
             raise exception.TaskNotFound(task=ident)
         return task
 
-    @_retry_on_deadlock
     def sync_nodes(self, nodes, design_ref=None):
+        try:
+            self._sync_nodes(nodes, design_ref)
+        except sa_exc.IntegrityError:
+            # Most often a concurrent request inserted the same new nodes
+            # first: its rows exist now, so once more updates them. A
+            # second conflict is a name used by another node id.
+            try:
+                self._sync_nodes(nodes, design_ref)
+            except sa_exc.IntegrityError:
+                raise exception.InvalidInput(
+                    reason='a node name in the design is already used by '
+                           'another node id')
+
+    @_retry_on_deadlock
+    def _sync_nodes(self, nodes, design_ref):
         with self._session() as session:
             existing = {n.id: n for n in session.scalars(
                 sa.select(models.Node).where(
@@ -108,12 +127,6 @@ class Connection(api.Connection):
                 node.oob_account = oob.get('account')
                 node.design_ref = design_ref
                 node.updated = utcnow()
-            try:
-                session.flush()
-            except sa_exc.IntegrityError:
-                raise exception.InvalidInput(
-                    reason='a node name in the design is already used by '
-                           'another node id')
 
     def list_nodes(self, ids=None):
         with self._session() as session:
@@ -187,6 +200,8 @@ class Connection(api.Connection):
     def update_task(self, task_id, **values):
         with self._session() as session:
             task = self._get_task_row(session, task_id)
+            if task.status in states.TASK_FINAL:
+                return _task_dict(task)     # an ended task never changes
             if 'status' in values:
                 values['status'] = states.next_task_status(
                     task.status, values['status'])
@@ -278,8 +293,9 @@ class Connection(api.Connection):
         try:
             return self._apply_reports(reports)
         except (sa_exc.OperationalError, sa_exc.InterfaceError,
-                sa_exc.TimeoutError) as exc:
-            # The database, not the reports: the caller retries later.
+                sa_exc.TimeoutError, orm_exc.StaleDataError) as exc:
+            # The database (or writers racing on the same tasks through
+            # every retry), not the reports: the caller retries later.
             raise exception.DatabaseUnavailable(
                 reason=type(getattr(exc, 'orig', exc)).__name__)
 
