@@ -67,9 +67,9 @@ class ManagerEndpoint:
             return views.task_document(node_actions.start(
                 self.db, self.publisher, self.conf, action, design_ref,
                 node_filter, created_by=_user(context)))
-        task = deploy.start(self.db, self.publisher, design_ref, node_filter,
-                            dry_run=bool(dry_run), created_by=_user(context),
-                            deadline_s=self.conf.manager.deploy_timeout)
+        task = deploy.start(self.db, self.publisher, self.conf, design_ref,
+                            node_filter, dry_run=bool(dry_run),
+                            created_by=_user(context))
         return views.task_document(task)
 
     @messaging.expected_exceptions(*_EXPECTED)

@@ -4,26 +4,30 @@ validate_design is a task that ends with every problem of the design.
 
 Each problem becomes one status message whose context is the document and
 field it concerns, so ``drydock2 design validate`` can list them all.
+Both tasks are written ended, with their messages, in one transaction: a
+failure leaves no task behind, never one stuck ``requested``.
 """
 
 from drydockd.site import design
 
 
 def validate_design(db, design_ref, created_by=None):
-    """Create and finish a validate_design task; returns the task dict."""
+    """Record a finished validate_design task; returns the task dict."""
     found = design.problems(design_ref)
-    task = db.start_task({'action': 'validate_design',
-                          'design_ref': design_ref,
-                          'created_by': created_by}, [])
+    messages = []
     for problem in found:
         context, _, text = problem.partition(': ')
-        db.add_result_message(task['id'], text or problem, error=True,
-                              context_type='design', context=context)
+        messages.append({'message': text or problem, 'error': True,
+                         'context_type': 'design', 'context': context})
     if found:
         summary = 'Design has %d problems' % len(found)
     else:
         summary = 'Design is valid'
-    db.finish_task(task['id'], 'failure' if found else 'success', summary)
+    task = db.record_task({'action': 'validate_design',
+                           'design_ref': design_ref,
+                           'created_by': created_by},
+                          'failure' if found else 'success', summary,
+                          messages)
     return db.get_task(task['id'], with_messages=True)
 
 
@@ -31,9 +35,9 @@ def prepare_site(db, design_ref, created_by=None):
     """Register every node of a valid design; ends at once."""
     loaded = design.load(design_ref)
     db.sync_nodes(loaded['nodes'], design_ref)
-    task = db.start_task({'action': 'prepare_site', 'design_ref': design_ref,
-                          'created_by': created_by}, [])
-    db.finish_task(task['id'], 'success',
-                   '%d nodes registered from the design'
-                   % len(loaded['nodes']))
+    task = db.record_task({'action': 'prepare_site',
+                           'design_ref': design_ref,
+                           'created_by': created_by}, 'success',
+                          '%d nodes registered from the design'
+                          % len(loaded['nodes']))
     return db.get_task(task['id'], with_messages=True)

@@ -146,11 +146,13 @@ class Connection(api.Connection):
     def start_task(self, values, node_ids, history=(), node_status=None,
                    subtasks=False):
         now = utcnow()
+        values = dict(values)
         with self._session() as session:
             task = models.Task(
-                uuid=str(uuidlib.uuid4()), status='requested',
-                result_status='incomplete', result_error_count=0,
-                progress=0, created=now, updated=now, **values)
+                uuid=values.pop('uuid', None) or str(uuidlib.uuid4()),
+                status='requested', result_status='incomplete',
+                result_error_count=0, progress=0, created=now, updated=now,
+                **values)
             session.add(task)
             session.flush()
             self._reserve(session, task, list(node_ids), node_status, now)
@@ -168,6 +170,22 @@ class Connection(api.Connection):
                      'deployment_graph_task_name': name,
                      'status': 'pending', 'custom': {}, 'summary': {}}
                     for node_id, name in history])
+            return _task_dict(task)
+
+    @_retry_on_deadlock
+    def record_task(self, values, result_status, message, messages=()):
+        now = utcnow()
+        with self._session() as session:
+            task = models.Task(
+                uuid=str(uuidlib.uuid4()), status='requested',
+                result_status='incomplete', result_error_count=0,
+                progress=0, created=now, updated=now, **values)
+            session.add(task)
+            session.flush()
+            if messages:
+                endings.add_messages(session, task.id, list(messages), now)
+            endings.finish(session, task, 'complete', result_status,
+                           message, None, now)
             return _task_dict(task)
 
     def _reserve(self, session, task, node_ids, node_status, now):

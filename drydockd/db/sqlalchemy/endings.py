@@ -51,9 +51,21 @@ def finish(session, task, status, result_status, message, reason, now,
 
 
 def add_messages(session, task_id, messages, now):
+    """Append status messages; a context longer than its column is cut
+    (a long design reference must not fail the write of its problems)."""
     last = session.execute(
         sa.select(sa.func.max(models.ResultMessage.sequence))
         .where(models.ResultMessage.task_id == task_id)).scalar() or 0
     session.execute(sa.insert(models.ResultMessage), [
-        dict(m, task_id=task_id, sequence=last + i, ts=now)
+        dict(m, task_id=task_id, sequence=last + i, ts=now,
+             context=_cut(m.get('context'), _CONTEXT),
+             context_type=_cut(m.get('context_type'), _CONTEXT_TYPE))
         for i, m in enumerate(messages, 1)])
+
+
+_CONTEXT = models.ResultMessage.__table__.c.context.type.length
+_CONTEXT_TYPE = models.ResultMessage.__table__.c.context_type.type.length
+
+
+def _cut(value, length):
+    return value[:length] if isinstance(value, str) else value
