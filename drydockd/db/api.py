@@ -143,6 +143,14 @@ class Connection(abc.ABC):
         """
 
     @abc.abstractmethod
+    def tasks_still_reported(self, window):
+        """Ended tasks whose executor still reports on them.
+
+        :param window: only tasks ended within this many seconds.
+        :returns: list of (task id, task uuid, time of the last report).
+        """
+
+    @abc.abstractmethod
     def stop_task(self, task_id, user):
         """Move a task to ``terminating`` (or end it if none runs it).
 

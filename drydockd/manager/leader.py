@@ -9,12 +9,15 @@ A reaped task's nodes are free for other tasks at once, so the leader
 also tells every executor to stop it (``stop_deploy_task`` on the service
 fanout): an executor still running it, cut off from the manager or
 unheard because the receiver was down, starts nothing more for it, and one
-holding a queued copy drops it. A stop that cannot be published is tried
-again on the next rounds (executors fence themselves meanwhile: see
-executor/reporting.py).
+holding a queued copy drops it. An executor that was not listening then
+(it started later and took an old copy of the work) is caught by its own
+reports: the leader also stops every ended task that reports keep coming
+for. A stop that cannot be published is tried again on the next rounds
+(executors fence themselves meanwhile: see executor/reporting.py).
 """
 
 import collections
+import datetime
 import logging
 import os
 import threading
@@ -40,6 +43,8 @@ class LeaderService:
         self.ready = threading.Event()
         self.leading = False
         self.unsent_stops = collections.OrderedDict()
+        # uuid -> the task's last report time when it was told to stop
+        self.stopped = collections.OrderedDict()
         self._stop = threading.Event()
 
     def run(self):
@@ -71,7 +76,19 @@ class LeaderService:
                 LOG.warning('Task %s failed by the reaper: %s', task_id,
                             reason)
                 if task_uuid is not None:
-                    self.unsent_stops[task_uuid] = task_id
+                    self.unsent_stops[task_uuid] = (task_id, None)
+            for task_id, task_uuid, last in self.db.tasks_still_reported(
+                    self.conf.manager.deploy_timeout):
+                # Again whenever a report came after the last stop: an
+                # executor that reconnected lost what its old service
+                # queue held.
+                told = self.stopped.get(task_uuid)
+                if task_uuid not in self.unsent_stops and (
+                        told is None or last > told):
+                    LOG.warning('Task %s ended but an executor still '
+                                'reports on it; telling it to stop',
+                                task_id)
+                    self.unsent_stops[task_uuid] = (task_id, last)
             while len(self.unsent_stops) > MAX_UNSENT_STOPS:
                 self.unsent_stops.popitem(last=False)
             self._send_stops()
@@ -83,7 +100,7 @@ class LeaderService:
         # A dead broker must not hold the lease renewal up for long.
         timeout = min(self.conf.publish_timeout,
                       self.conf.manager.lease_grace / 3)
-        for task_uuid, task_id in list(self.unsent_stops.items()):
+        for task_uuid, (task_id, last) in list(self.unsent_stops.items()):
             try:
                 self.publisher.to_executors(
                     schemas.request('stop_deploy_task', task_uuid),
@@ -93,6 +110,9 @@ class LeaderService:
                             'task %s (%s); trying again', task_id, exc)
                 return
             del self.unsent_stops[task_uuid]
+            self.stopped[task_uuid] = last or datetime.datetime.min
+            while len(self.stopped) > MAX_UNSENT_STOPS:
+                self.stopped.popitem(last=False)
 
     def stop(self):
         self._stop.set()

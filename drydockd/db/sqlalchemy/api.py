@@ -342,6 +342,10 @@ class Connection(api.Connection):
             return lifecycle.reap(session, utcnow(), executor_timeout,
                                   deploy_timeout)
 
+    def tasks_still_reported(self, window):
+        with self._session() as session:
+            return lifecycle.still_reported(session, utcnow(), window)
+
     @_retry_on_deadlock
     def stop_task(self, task_id, user):
         with self._session() as session:

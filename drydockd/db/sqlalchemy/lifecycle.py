@@ -104,6 +104,23 @@ def reap(session, now, executor_timeout, deploy_timeout):
                      in subtasks.reap_overdue(session, now)]
 
 
+def still_reported(session, now, window):
+    """Ended tasks an executor still reports on.
+
+    (id, uuid, last report time) of the tasks ended within ``window``
+    seconds whose last report came after their end. The receiver records
+    every report's arrival as the heartbeat, even for an ended task, so
+    this finds an executor that runs a task the reaper failed, or that
+    took a copy of work whose task had ended, whatever it was told before.
+    """
+    task = models.Task
+    since = now - datetime.timedelta(seconds=window)
+    return [tuple(row) for row in session.execute(
+        sa.select(task.id, task.uuid, task.heartbeat).where(
+            task.parent_id.is_(None), task.status.in_(states.TASK_FINAL),
+            task.time_end > since, task.heartbeat > task.time_end))]
+
+
 def stop(session, task, user, now):
     """Mark a task terminating; a task no executor holds ends at once."""
     if task.status in states.TASK_FINAL:

@@ -96,3 +96,32 @@ def test_a_stale_status_write_matches_no_row(db):
     with db.engine.connect() as conn:
         assert conn.execute(sa.select(models.Task.status)).scalar() == \
             'queued'
+
+
+def test_reaper_ends_a_task_left_requested(db):
+    """Committed, never cast: its manager died between the two."""
+    task = _task(db)
+    assert db.reap_tasks(executor_timeout=3600, deploy_timeout=7200) == []
+    reaped = db.reap_tasks(executor_timeout=0, deploy_timeout=7200)
+    reason = ('task was never handed to an executor: the manager creating '
+              'it stopped before its cast')
+    assert reaped == [(task['id'], task['uuid'], reason)]
+    got = db.get_task(task['id'])
+    assert (got['status'], got['result_status'], got['result_reason']) == (
+        'complete', 'failure', reason)
+    assert {n['reservation'] for n in db.list_nodes()} == {None}
+
+
+def test_ended_tasks_still_reported_on(db):
+    """Reports that arrive after a task ended name it (once per report)."""
+    from drydockd.messaging import schemas
+    quiet, busy = _task(db, (1,)), _task(db, (2,))
+    for task in (quiet, busy):
+        db.finish_task(task['id'], 'failure', 'reaped', reason='reaped')
+    assert db.tasks_still_reported(3600) == []
+    late = schemas.report('deploy_resp', busy['uuid'], progress=10)
+    late['received'] = schemas.utcnow()
+    db.apply_reports([late])
+    assert db.tasks_still_reported(3600) == [
+        (busy['id'], busy['uuid'], late['received'])]
+    assert db.tasks_still_reported(0) == []

@@ -299,6 +299,7 @@ def test_drain_ends_running_work_within_drain_timeout(executor):
             if 'deployment_graph_task_name' in entry:
                 rows[(entry['uid'], entry['deployment_graph_task_name'])] = (
                     entry['task_status'], entry.get('error_msg'))
-    assert rows == {('1', 'a'): ('error', reason), ('2', 'a'): ('error', reason),
+    assert rows == {('1', 'a'): ('error', reason),
+                    ('2', 'a'): ('error', reason),
                     ('1', 'b'): ('skipped', reason),
                     ('2', 'b'): ('skipped', reason)}
