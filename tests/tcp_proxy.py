@@ -1,10 +1,12 @@
-"""A TCP proxy in front of a real service that a test can freeze.
+"""A TCP proxy in front of a real service that a test can freeze or cut.
 
 Frozen, it keeps every connection open and moves no byte either way: to
 the client the service looks hung (accepting, never answering), which is
-how a broker stuck on a full disk or a dead network path behaves, and
-which stopping the shared RabbitMQ could not show without disturbing
-everybody else. ``thaw()`` lets the held bytes through again.
+how a broker stuck on a full disk or a dead network path behaves.
+``thaw()`` lets the held bytes through again. Cut (``sever()``), it drops
+every connection and refuses new ones, as a stopped broker does, until
+``restore()``. Either shows one client an outage that stopping the shared
+RabbitMQ would show everybody.
 """
 
 import select
@@ -21,6 +23,7 @@ class FreezableProxy:
         self._running = threading.Event()
         self._running.set()
         self._closed = False
+        self._severed = False
         self._sockets = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True,
@@ -31,6 +34,21 @@ class FreezableProxy:
 
     def thaw(self):
         self._running.set()
+
+    def sever(self):
+        """Drop every connection; refuse new ones until ``restore``."""
+        self._severed = True
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def restore(self):
+        self._severed = False
 
     def close(self):
         self._closed = True
@@ -46,6 +64,9 @@ class FreezableProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            if self._severed:
+                client.close()      # as good as "connection refused"
+                continue
             try:
                 server = socket.create_connection(self.target, timeout=5)
             except OSError:

@@ -110,8 +110,13 @@ class ending_on_failure:
         except Exception:  # noqa: BLE001 - the reaper ends it later
             LOG.exception('Task %s could not be ended; the reaper will end '
                           'it', self.task['id'])
+            raise exception.DrydockException(
+                'Task %s could not be created (%s); it will be ended within '
+                '[manager] executor_timeout' % (self.task['id'], reason))
         _drop_everywhere(self.publisher, self.task)
-        return False
+        raise exception.DrydockException(
+            'Task %s could not be created (%s); it was ended and its nodes '
+            'released' % (self.task['id'], reason))
 
 
 def _drop_everywhere(publisher, task):
