@@ -226,6 +226,16 @@ def test_oversized_message_names_the_limit_to_its_task(executor):
     assert dead.headers[entities.REASON_HEADER] in error
 
 
+def test_a_deployment_over_the_executors_own_limit_is_refused(executor):
+    ex = executor()
+    ex.conf.set_override('max_deployment_tasks', 3, 'graph')
+    ex.send(_deploy('many-1', [_shell('a'), _shell('b')]))
+    [report] = ex.final('many-1')
+    assert report['args']['error'] == (
+        "deployment of 4 node tasks is over this executor's [graph] "
+        "max_deployment_tasks (3)")
+
+
 def test_compressed_bomb_is_refused_to_its_task(executor):
     ex = executor()
     body = json.dumps(schemas.request('task_deploy', 'bomb-1', tasks_graph={
