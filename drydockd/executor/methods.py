@@ -98,6 +98,7 @@ class Methods:
         with self._lock:
             if task_uuid in self.taken:
                 return      # a copy of work taken here: it reports itself
+            _remember(self.stopped, task_uuid)   # a replay must not run it
         self.reporter(task_uuid, method).finish('error', 100, error=reason)
 
     def _refusal(self, item):
