@@ -133,7 +133,12 @@ class ExecutorService(ConsumerMixin):
             except exception.WorkPlaneUnavailable as exc:
                 LOG.error('Could not report the refusal of task %s: %s',
                           task_uuid, exc.message)
-        self.dead.put(message, reason)
+        try:
+            self.dead.put(message, reason)
+        except exception.WorkPlaneUnavailable as exc:
+            LOG.error('Could not set a work message aside (%s); leaving it '
+                      'to the broker', exc.message)
+            self._requeue(message)
 
     @staticmethod
     def _requeue(message):

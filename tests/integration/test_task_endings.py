@@ -297,7 +297,10 @@ def test_executor_cut_off_starts_nothing_after_the_task_ended(
         ended = db.task(task['id'])
         assert ended['result_reason'] == 'executor exec-cut stopped reporting'
         assert set(db.holders().values()) == {None}
-        time.sleep(2)      # the outage goes on after the reap
+        # The outage goes on until the executor has fenced the task.
+        log = tmp_path / 'executor.log'
+        assert _wait(lambda: 'Halting the deployment: executor exec-cut '
+                     'could not deliver reports' in log.read_text(), 30)
         proxy.restore()
 
         reports = _wait(lambda: capture.ended(task['task_id']), 60)
