@@ -13,7 +13,6 @@ fails the subtask if that report misses its deadline.
 from concurrent import futures
 import datetime
 import logging
-import threading
 
 from drydockd.common import actions
 from drydockd.common import exception
@@ -77,15 +76,12 @@ class NodeRun:
         self.reap_after = reap_after
         self._stop = None
         self.aborted = None
-        self.changed = threading.Event()
 
     def stop(self, reason=None):
         self._stop = reason or 'task stopped before this node was handled'
-        self.changed.set()
 
     def abort(self, reason):
         self.aborted = reason
-        self.changed.set()
 
     def refusal(self):
         """Why no further node may start, or None."""
