@@ -137,12 +137,16 @@ class Reporter:
     # -- the sender thread ------------------------------------------------
 
     def _send_loop(self):
-        while True:
-            body, last = self._next_body()
-            self._deliver(body)
-            if last:
-                self.done.set()
-                return
+        try:
+            while True:
+                body, last = self._next_body()
+                self._deliver(body)
+                if last:
+                    return
+        except Exception:  # noqa: BLE001 - never leave finish() waiting
+            LOG.exception('Task %s: the reporter failed', self.task_uuid)
+        finally:
+            self.done.set()
 
     def _next_body(self):
         """Wait until a report is due; returns (body, is_last)."""
