@@ -230,6 +230,8 @@ def main(argv=None):
     parser.add_argument('--sizes', default='1100,5000',
                         help='node counts, the first is the baseline')
     parser.add_argument('--json', help='also write the figures here')
+    parser.add_argument('--logs', metavar='DIR',
+                        help='keep the daemons\' logs and configs in DIR')
     opts = parser.parse_args(argv)
     sizes = [int(s) for s in opts.sizes.split(',')]
     print('%s, Python %s, load %s' % (platform.platform(),
@@ -238,7 +240,7 @@ def main(argv=None):
     results = []
     with tempfile.TemporaryDirectory(prefix='bench-deploy-') as workdir:
         for nodes in sizes:
-            results.append(run(nodes, workdir))
+            results.append(run(nodes, opts.logs or workdir))
             print(json.dumps(results[-1]), flush=True)
     print()
     print('| nodes | node tasks | work message | inline graph (baseline) '

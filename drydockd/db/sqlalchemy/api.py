@@ -13,6 +13,7 @@ from drydockd.common import exception
 from drydockd.common import states
 from drydockd.db import api
 from drydockd.db import models
+from drydockd.db.sqlalchemy import bulk
 from drydockd.db.sqlalchemy import engine as engine_mod
 from drydockd.db.sqlalchemy import endings
 from drydockd.db.sqlalchemy import history as history_q
@@ -164,12 +165,7 @@ class Connection(api.Connection):
                     progress=0, created=now, updated=now,
                     design_ref=task.design_ref, created_by=task.created_by,
                     dry_run=task.dry_run) for node_id in node_ids)
-            if history:
-                session.execute(sa.insert(models.DeploymentHistory), [
-                    {'task_id': task.id, 'node_id': node_id,
-                     'deployment_graph_task_name': name,
-                     'status': 'pending', 'custom': {}, 'summary': {}}
-                    for node_id, name in history])
+            bulk.insert_pending(session, task.id, list(history))
             return _task_dict(task)
 
     @_retry_on_deadlock
