@@ -66,7 +66,9 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     def update_task(self, task_id, **values):
-        """Update columns of a task; ``status`` never moves backwards."""
+        """Update columns of a task; ``status`` never moves backwards and
+        an ended task does not change. Like every write of a task row,
+        it is a compare-and-set on the status it read (models.Task)."""
 
     @abc.abstractmethod
     def finish_task(self, task_id, result_status, message, reason=None,
