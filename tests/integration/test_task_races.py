@@ -11,6 +11,7 @@ disagrees with its result.
 import concurrent.futures
 import time
 
+import oslo_messaging as messaging
 import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -54,10 +55,8 @@ def _wait_ended(engine, count, timeout):
     raise AssertionError('only %d of %d tasks ended' % (ended, count))
 
 
-def _storm(url):
+def _storm(transport):
     """``CONCURRENT`` dry-run deploys at once through drydock_client."""
-    rpc.register_opts(cfg.CONF)
-    transport = rpc.get_transport(cfg.CONF, url)
     api = client_lib.Client(transport, timeout=120, user='race-test')
     with concurrent.futures.ThreadPoolExecutor(CONCURRENT) as pool:
         created = list(pool.map(
@@ -87,7 +86,14 @@ def test_concurrent_dry_runs_on_postgresql(tmp_path, pg_url, rabbit_vhost,
     conftest.migrate(config)
     for role in ('manager', 'executor', 'receiver'):
         daemons(role, config, tmp_path / (role + '.log')).wait_ready()
-    created = _storm(conftest.RABBIT_URL % rabbit_vhost)
+    rpc.register_opts(cfg.CONF)
+    transport = messaging.get_rpc_transport(
+        cfg.CONF, url=conftest.RABBIT_URL % rabbit_vhost,
+        allowed_remote_exmods=rpc.ALLOWED_EXMODS)
+    try:
+        created = _storm(transport)
+    finally:
+        transport.cleanup()
     engine = sa.create_engine(pg_url)
     try:
         _check(engine, created)
@@ -110,7 +116,7 @@ def test_concurrent_dry_runs_on_sqlite(tmp_path, daemons):
     conf = config_mod.parse_args(['--config-file', config])
     api_service.start_embedded(conf)
     try:
-        created = _storm(rpc.EMBEDDED_URL)
+        created = _storm(rpc.get_transport(conf, rpc.EMBEDDED_URL))
     finally:
         api_service.stop_embedded()
     engine = sa.create_engine('sqlite:///%s' % (tmp_path / 'drydock.sqlite'))
