@@ -18,7 +18,7 @@ from drydockd.site import design as design_mod
 from drydockd.graph import serializer
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir,
-                                'unit', 'executor', 'graph'))
+                                'unit', 'executor', 'engine'))
 import graph_history  # noqa: E402
 
 D = 0.05          # every task's duration
