@@ -20,6 +20,7 @@ from oslo_config import cfg
 from drydockd.conf import opts
 from drydockd.executor import service as service_mod
 from drydockd.graph import serializer
+from drydockd.messaging import compression
 from drydockd.messaging import entities
 from drydockd.messaging import schemas
 
@@ -139,6 +140,12 @@ def executor():
     yield start
     for each in started:
         each.close()
+    # The service bounded kombu's decoders for the whole process to its
+    # small test limit: give later tests the default back.
+    defaults = cfg.ConfigOpts()
+    opts.register_opts(defaults)
+    defaults([])
+    compression.install(defaults.max_message_bytes)
 
 
 def _statuses(reports):
