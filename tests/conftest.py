@@ -187,6 +187,14 @@ def daemons():
         daemon.stop()
 
 
+def migrate(config):
+    """``drydock-manage db upgrade`` for ``config``, as an operator runs it."""
+    result = subprocess.run(
+        [os.path.join(BIN, 'drydock-manage'), '--config-file', config, 'db',
+         'upgrade'], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
 def drydock2(config, *args, env=None, timeout=120):
     """Run the CLI as a separate process; returns CompletedProcess."""
     full_env = dict(os.environ, **(env or {}))

@@ -100,6 +100,7 @@ def run(nodes, max_busy=MAX_BUSY):
     transport = fake.FakeTransport()
     engine = engine_mod.Engine(graph, transport, reporter, max_busy=max_busy,
                                tasks_metadata=metadata)
+    reporter.running()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     status = engine.run()

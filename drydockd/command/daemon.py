@@ -1,7 +1,9 @@
 """``drydockd manager|executor|receiver|all-in-one``."""
 
 import logging
+import os
 import sys
+import threading
 import warnings
 
 # oslo.messaging imports eventlet (through oslo.service) on import; drydock
@@ -29,7 +31,29 @@ def main(argv=None):
     except (exception.DatabaseNotCurrent, exception.StatePathError) as exc:
         logging.getLogger(__name__).error('%s', exc.message)
         return 1
-    return launcher.run()
+    code = launcher.run()
+    _exit_past_stuck_threads(code)
+    return code
+
+
+def _exit_past_stuck_threads(code):
+    """Exit now even if a thread is still inside a BMC or SSH call.
+
+    The drain has reported or given up on everything by now; Python would
+    otherwise wait for such non-daemon worker threads at exit, past the
+    drain, until systemd killed the process.
+    """
+    stuck = [t.name for t in threading.enumerate()
+             if t is not threading.main_thread() and not t.daemon
+             and t.is_alive()]
+    if stuck:
+        logging.getLogger(__name__).warning(
+            'Exiting with %d threads still busy: %s', len(stuck),
+            ', '.join(sorted(stuck)[:10]))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,9 @@ def _manager(conf, launcher):
 
 def _leader(conf, launcher):
     from drydockd.manager import leader
-    launcher.add('leader', leader.LeaderService(conf))
+    from drydockd.messaging import publisher
+    launcher.add('leader', leader.LeaderService(
+        conf, publisher=publisher.Publisher(conf)))
 
 
 def _executor(conf, launcher):

@@ -70,6 +70,12 @@ class MessageInvalid(DrydockException):
     _msg_fmt = 'Invalid message: %(reason)s'
 
 
+class WorkPlaneUnavailable(DrydockException):
+    """A work-plane publish was not confirmed within its time limit."""
+
+    _msg_fmt = 'Work plane unavailable: %(reason)s'
+
+
 class DatabaseUnavailable(DrydockException):
     _msg_fmt = 'Database unavailable: %(reason)s'
 

@@ -8,17 +8,21 @@ service is ready, STOPPING=1 on SIGTERM, and WATCHDOG=1 if asked.
 import logging
 import signal
 import threading
+import time
 
 from drydockd.common import systemd
 
 LOG = logging.getLogger(__name__)
+DRAIN_MARGIN = 5
 
 
 class Launcher:
 
     def __init__(self, drain_timeout=30):
         self.services = []
-        self.drain_timeout = drain_timeout
+        # Each service bounds its own drain by this; the margin covers
+        # leaving its consume loop and closing connections.
+        self.drain_timeout = drain_timeout + DRAIN_MARGIN
         self._stop = threading.Event()
         self.failed = []
 
@@ -50,8 +54,9 @@ class Launcher:
         LOG.info('Stopping: draining for up to %ss', self.drain_timeout)
         for name, service in reversed(self.services):
             service.stop()
+        deadline = time.monotonic() + self.drain_timeout
         for thread in threads:
-            thread.join(self.drain_timeout)
+            thread.join(max(deadline - time.monotonic(), 0))
             if thread.is_alive():
                 LOG.warning('%s did not drain in time', thread.name)
         return 1 if self.failed else 0

@@ -28,6 +28,13 @@ opts = [
     cfg.FloatOpt('work_polling_interval', default=0.05, min=0.001,
                  help='Seconds between polls on broker-less work-plane '
                       'transports (ignored on AMQP).'),
+    cfg.FloatOpt('publish_timeout', default=10.0, min=0.1,
+                 help='Seconds one work-plane publish may take, connecting '
+                      'and the broker\'s confirm included, before it '
+                      'fails: the manager then fails the task it was '
+                      'handing to an executor, and an executor keeps the '
+                      'report and publishes it again. Keep it well under '
+                      '[manager] rpc_timeout and executor_timeout.'),
     cfg.IntOpt('max_message_bytes', default=8 * 1024 * 1024, min=1024,
                help='Largest work-plane body (after decompression) that is '
                     'accepted; larger ones are dead-lettered.'),

@@ -41,7 +41,8 @@ class Connection(abc.ABC):
                    subtasks=False):
         """Create a task, lock its nodes and write its pending history.
 
-        One transaction: the task row (status ``requested``), a
+        One transaction: the task row (status ``requested``; ``values``
+        may give its ``uuid``, else a new one is drawn), a
         reservation of every node in ``node_ids`` (refused if a running
         task holds one), the nodes' status reset to ``node_status``, and
         one ``pending`` history row per ``(node_id, task_name)``, and
@@ -52,8 +53,22 @@ class Connection(abc.ABC):
         """
 
     @abc.abstractmethod
+    def record_task(self, values, result_status, message, messages=()):
+        """Create a task that is already over, in one transaction.
+
+        For actions that end at once (design validation): the task row,
+        its status messages (dicts with message, error, context_type,
+        context) and its end are written together, so a failure leaves no
+        task behind.
+
+        :returns: the task dict.
+        """
+
+    @abc.abstractmethod
     def update_task(self, task_id, **values):
-        """Update columns of a task; ``status`` never moves backwards."""
+        """Update columns of a task; ``status`` never moves backwards and
+        an ended task does not change. Like every write of a task row,
+        it is a compare-and-set on the status it read (models.Task)."""
 
     @abc.abstractmethod
     def finish_task(self, task_id, result_status, message, reason=None,
@@ -143,11 +158,25 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     def reap_tasks(self, executor_timeout, deploy_timeout):
-        """Fail tasks whose executor went silent or whose deadline passed.
+        """Fail tasks nobody will end, whatever their status.
 
-        The task ends ``complete``/``failure`` with the reason (``executor
-        HOST stopped reporting``), its nodes ``error``, its unfinished
-        history rows ``error``. :returns: list of (task id, reason).
+        ``requested`` tasks no executor reported on within
+        ``executor_timeout`` of their creation, tasks whose executor went
+        silent that long, and tasks past their deadline end
+        ``complete``/``failure`` with the reason (``executor HOST stopped
+        reporting``), their nodes ``error`` and released, their unfinished
+        history rows ``error``.
+
+        :returns: list of (task id, task uuid, reason); the uuid is None
+            for a subtask failed at its deadline.
+        """
+
+    @abc.abstractmethod
+    def tasks_still_reported(self, window):
+        """Ended tasks whose executor still reports on them.
+
+        :param window: only tasks ended within this many seconds.
+        :returns: list of (task id, task uuid, time of the last report).
         """
 
     @abc.abstractmethod

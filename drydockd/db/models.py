@@ -68,6 +68,18 @@ class Task(Base):
     # The serialized graph this task ran, kept for history display.
     graph: Mapped[dict | None] = deferred(mapped_column(JSON))
 
+    # Every ORM write of a task row is a compare-and-set on the status it
+    # was read with: ``UPDATE tasks ... WHERE id = :id AND status = :read``
+    # (the application sets the status itself, hence no generator). A
+    # writer that read a status another one has changed since matches no
+    # row, gets StaleDataError, and its transaction is retried from a
+    # fresh read (db.sqlalchemy.api), so the manager's "queued" can never
+    # overwrite the receiver's "complete", nor the reaper's "failure" a
+    # result that just arrived. Task rows are never changed by bulk
+    # UPDATE statements, which would bypass this.
+    __mapper_args__ = {'version_id_col': status,
+                       'version_id_generator': False}
+
 
 class ResultMessage(Base):
     __tablename__ = 'result_message'

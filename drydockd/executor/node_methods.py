@@ -65,6 +65,33 @@ HANDLERS = {'verify_nodes': _verify, 'power': _power,
             'image_provision': _provision, 'remove_nodes': _remove}
 
 
+class NodeRun:
+    """What the outside may tell a run of an OOB method.
+
+    ``stop`` (an operator, the reaper, the drain): nodes not started yet
+    are not started, and fail with the reason; ``abort`` (the drain
+    deadline): nodes still waiting on their BMC fail with the reason at
+    once too. The reporter's fence stops new nodes the same way.
+    """
+
+    def __init__(self, reporter, reap_after=None):
+        self.reporter = reporter
+        self.reap_after = reap_after
+        self._stop = None
+        self.aborted = None
+
+    def stop(self, reason=None):
+        self._stop = reason or 'task stopped before this node was handled'
+
+    def abort(self, reason):
+        self.aborted = reason
+
+    def refusal(self):
+        """Why no further node may start, or None."""
+        return (self.aborted or self._stop
+                or self.reporter.fenced(self.reap_after))
+
+
 class NodeMethods:
     """Runs OOB methods; ``table()`` maps method names to handlers."""
 
@@ -82,10 +109,12 @@ class NodeMethods:
     def table(self):
         return dict.fromkeys(HANDLERS, self.run)
 
-    def run(self, item, reporter):
-        """Run the item's handler on every node; report each as soon as
-        it ends, so a slow or dead BMC never delays the others' reports."""
+    def run(self, item, reporter, control=None):
+        """Run the item's handler on every node; record each outcome as
+        soon as it is known: the reporter publishes it within the report
+        interval, so a slow or dead BMC never delays the others'."""
         args = item['args']
+        control = control or NodeRun(reporter)
         handler = HANDLERS[item['method']]
         await_agent = None
         if actions.awaits_agent(item['method']):
@@ -96,19 +125,33 @@ class NodeMethods:
         failed = len(missing)
         total = len(nodes) + len(missing)
         workers = min(len(infos), self.conf.ipmi.max_concurrency) or 1
-        with futures.ThreadPoolExecutor(workers, 'oob') as pool:
-            running = {pool.submit(handler, self.driver, info, args):
-                       (node, info)
+        pool = futures.ThreadPoolExecutor(workers, 'oob')
+        try:
+            pending = {pool.submit(_unless_halted, control, handler,
+                                   self.driver, info, args): (node, info)
                        for node, info in zip(nodes, infos)}
-            for done, future in enumerate(futures.as_completed(running), 1):
-                node, info = running[future]
-                failed += self._report(reporter, node, info, future,
-                                       await_agent)
-                reporter.flush(int(100 * (done + len(missing)) / total))
-        if await_agent:
-            reporter.flush(50, force=True)
+            done = len(missing)
+            while pending and not control.aborted:
+                finished, _ = futures.wait(
+                    pending, timeout=0.5, return_when=futures.FIRST_COMPLETED)
+                for future in finished:
+                    node, info = pending.pop(future)
+                    failed += self._report(reporter, node, info, future,
+                                           await_agent)
+                    done += 1
+                reporter.progress(int(100 * done / total))
+            for node, info in pending.values():
+                reporter.node_result(node, False, 'node %s: %s' % (
+                    info.name, control.aborted))
+                failed += 1
+        finally:
+            # Never wait here for a BMC call the drain gave up on.
+            pool.shutdown(wait=not control.aborted, cancel_futures=True)
+        if await_agent and not control.aborted:
+            reporter.hand_over(50)
         else:
-            reporter.finish('error' if failed else 'ready', 100)
+            reporter.finish('error' if failed else 'ready', 100,
+                            error=control.aborted)
 
     @staticmethod
     def _report(reporter, node, info, future, await_agent):
@@ -149,6 +192,15 @@ class NodeMethods:
             nodes.append(node)
             infos.append(base.OOBInfo.from_design(spec))
         return nodes, infos, missing
+
+
+def _unless_halted(control, handler, driver, info, args):
+    """The handler, unless the run may start no further node."""
+    reason = control.refusal()
+    if reason:
+        raise exception.DrydockException('node %s not handled: %s'
+                                         % (info.name, reason))
+    return handler(driver, info, args)
 
 
 def describe(exc, info):

@@ -27,8 +27,17 @@ the role's selected nodes rounded down) and ``node_facts`` (per node uid:
 id, name, roles, rack and the optional ``ssh`` mapping, for transports).
 
 Nothing is returned for a graph that cannot run: see graph.validation.
+
+Work messages carry the graph as its spec (``graph_spec``): the design's
+deployment tasks, the selected nodes' facts and the design's roles, a few
+hundred kilobytes where the expanded graph of 5,000 nodes x 50 tasks is
+about 40 MB. The executor runs ``expand`` on it, the same code the manager
+ran, and checks the result against the vertex count and digest the
+manager computed, so a manager and an executor of different versions can
+never disagree silently about the history rows (docs/decisions.md).
 """
 
+import hashlib
 import math
 
 from drydockd.common import exception
@@ -92,9 +101,74 @@ def serialize(tasks, nodes, roles=None, design_nodes=None):
             problems + ['cycle %s' % path for path in cycles]))
     if cycles:
         raise exception.GraphCycle(path='; '.join(cycles))
-    return graph, {'task_names': [t['id'] for t in tasks],
-                   'fault_tolerance_groups': groups,
-                   'node_facts': node_facts(nodes)}
+    return graph, _metadata(tasks, groups, nodes)
+
+
+def _metadata(tasks, groups, nodes):
+    return {'task_names': [t['id'] for t in tasks],
+            'fault_tolerance_groups': groups,
+            'node_facts': node_facts(nodes)}
+
+
+SPEC_VERSION = 1
+
+
+def graph_spec(tasks, nodes, roles, graph):
+    """The compact form of ``graph`` (what ``serialize(tasks, nodes,
+    roles)`` returned) that work messages carry.
+
+    Nodes travel as their facts (never OOB data); ``vertices`` and
+    ``digest`` let the executor check its expansion.
+    """
+    return {'version': SPEC_VERSION, 'deployment_tasks': list(tasks),
+            'nodes': list(node_facts(nodes).values()),
+            'roles': list(roles or ()), 'vertices': vertex_count(graph),
+            'digest': digest(graph)}
+
+
+def expand(spec):
+    """``(tasks_graph, tasks_metadata)`` from a ``graph_spec``.
+
+    The manager validated the graph before it sent the spec, so nothing
+    is checked again but the outcome: the same vertices as the manager's.
+
+    :raises: GraphInvalid for an unknown spec version or an expansion
+        that differs from the manager's.
+    """
+    if spec.get('version') != SPEC_VERSION:
+        raise exception.GraphInvalid(
+            problems='graph_spec version %r is not %d: manager and '
+                     'executor versions differ' % (spec.get('version'),
+                                                   SPEC_VERSION))
+    tasks, nodes = spec['deployment_tasks'], spec['nodes']
+    known = {t['id'] for t in tasks}
+    placed = {t['id']: place(t, nodes) for t in tasks}
+    edges = _expand(tasks, nodes, placed, _same_node_requires(tasks, known),
+                    known)
+    graph = _items(tasks, placed, edges)
+    groups = fault_tolerance_groups(spec.get('roles'), nodes, [])
+    if (vertex_count(graph), digest(graph)) != (spec.get('vertices'),
+                                                spec.get('digest')):
+        raise exception.GraphInvalid(
+            problems='expanding graph_spec gave %d node tasks, not the %s '
+                     'the manager wrote history rows for: manager and '
+                     'executor versions differ' % (vertex_count(graph),
+                                                   spec.get('vertices')))
+    return graph, _metadata(tasks, groups, nodes)
+
+
+def vertex_count(graph):
+    """Node tasks (rows of the history) in a tasks_graph."""
+    return sum(len(items) for items in graph.values())
+
+
+def digest(graph):
+    """A fingerprint of a tasks_graph's vertices, in order."""
+    sha = hashlib.sha256()
+    for uid, items in graph.items():
+        for item in items:
+            sha.update(('%s\0%s\n' % (uid, item['id'])).encode())
+    return sha.hexdigest()
 
 
 def same_node_cycles(tasks):

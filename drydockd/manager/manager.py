@@ -83,9 +83,8 @@ class ManagerEndpoint:
             return views.task_document(node_actions.start(
                 self.db, self.publisher, self.conf, action, design_ref,
                 node_filter, created_by=user, dry_run=dry_run))
-        task = deploy.start(self.db, self.publisher, design_ref, node_filter,
-                            dry_run=dry_run, created_by=user,
-                            deadline_s=self.conf.manager.deploy_timeout)
+        task = deploy.start(self.db, self.publisher, self.conf, design_ref,
+                            node_filter, dry_run=dry_run, created_by=user)
         return views.task_document(task)
 
     @rpc_errors.api_method

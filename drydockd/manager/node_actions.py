@@ -13,9 +13,13 @@ from drydockd.common import actions
 from drydockd.common import exception
 from drydockd.manager import deploy
 from drydockd.manager import dry_run as dry_run_mod
+from drydockd.manager import limits
 from drydockd.messaging import schemas
 
 LOG = logging.getLogger(__name__)
+# Stands in for subtask uuids (same length) when the size is checked
+# before the subtasks exist.
+_UUID_WIDTH = '0' * 36
 
 
 def check_scope(action, node_filter, all_nodes):
@@ -56,20 +60,27 @@ def start(db, publisher, conf, action, design_ref, node_filter_doc,
     if dry_run:
         return dry_run_mod.record(db, action, design_ref, node_filter_doc,
                                   nodes, created_by, power=power)
+
+    def message(task_uuid, subtask_of):
+        return schemas.request(
+            spec.method, task_uuid, design_ref=design_ref,
+            nodes=[{'uid': str(n['id']), 'name': n['name'],
+                    'subtask_uuid': subtask_of(n)} for n in nodes],
+            timeout=conf.manager.provision_timeout,
+            reap_after=conf.manager.executor_timeout, **args)
+
+    limits.check_message(conf, message(_UUID_WIDTH, lambda n: _UUID_WIDTH))
     db.sync_nodes(design['nodes'], design_ref)
     task = db.start_task(
         {'action': action, 'design_ref': design_ref,
          'node_filter': node_filter_doc, 'created_by': created_by},
         [n['id'] for n in nodes], node_status=spec.node_status,
         subtasks=True)
-    task = db.get_task(task['id'])
-    by_node = {s['node_id']: s['uuid'] for s in task['subtasks']}
-    message = schemas.request(
-        spec.method, task['uuid'], design_ref=design_ref,
-        nodes=[{'uid': str(n['id']), 'name': n['name'],
-                'subtask_uuid': by_node[n['id']]} for n in nodes],
-        timeout=conf.manager.provision_timeout, **args)
-    deploy.cast(db, publisher, task, message)
+    with deploy.ending_on_failure(db, publisher, task):
+        task = db.get_task(task['id'])
+        by_node = {s['node_id']: s['uuid'] for s in task['subtasks']}
+        deploy.cast(db, publisher, task,
+                    message(task['uuid'], lambda n: by_node[n['id']]))
     LOG.info('Task %s (%s) queued: %s of %d nodes', task['id'], task['uuid'],
              action, len(nodes))
     return db.get_task(task['id'])

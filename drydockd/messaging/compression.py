@@ -58,3 +58,24 @@ def install(limit):
             encoder = None
         compression.register(encoder, decoder, content_type)
     _installed['limit'] = limit
+
+
+def peek(body, content_type, size):
+    """The first ``size`` bytes ``body`` decompresses to (``body`` itself
+    when uncompressed; empty when it cannot be read): enough to find
+    whose task a refused message was for."""
+    makers = {'application/x-gzip':
+              lambda: zlib.decompressobj(32 + zlib.MAX_WBITS),
+              'application/x-bz2': bz2.BZ2Decompressor,
+              'application/x-lzma': lzma.LZMADecompressor}
+    if isinstance(body, str):
+        body = body.encode('utf-8', 'surrogatepass')
+    if not content_type:
+        return (body or b'')[:size]
+    make = makers.get(content_type)
+    if make is None:
+        return b''
+    try:
+        return make().decompress(body, size)
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+        return b''

@@ -60,7 +60,7 @@ def has_fanout(conn):
     return conn.transport.driver_type != 'sql'
 
 
-def connection(conf):
+def connection(conf, connect_timeout=None):
     """A kombu connection to the work plane, tuned per transport.
 
     AMQP gets publisher confirms; broker-less virtual transports get the
@@ -74,7 +74,11 @@ def connection(conf):
     options = {}
     if url.startswith(('amqp', 'pyamqp')):
         options['confirm_publish'] = True
-    conn = kombu.Connection(url, transport_options=options, heartbeat=0)
+    extra = {}
+    if connect_timeout is not None:
+        extra['connect_timeout'] = connect_timeout
+    conn = kombu.Connection(url, transport_options=options, heartbeat=0,
+                            **extra)
     if hasattr(conn.transport, 'polling_interval'):
         conn.transport.polling_interval = conf.work_polling_interval
     return conn

@@ -56,12 +56,60 @@ def parse_time(value):
 
 
 def request(method, task_uuid, **args):
-    """Build a manager -> executor envelope."""
+    """Build a manager -> executor envelope.
+
+    ``task_uuid`` comes first in ``args``, so an executor that must
+    refuse a body too large to parse still finds whose task it was near
+    the start (``task_uuids``) and reports the refusal to it.
+    """
     if method not in REQUESTS:
         raise ValueError('unknown executor method %s' % method)
     return {'api_version': API_VERSION, 'method': method,
             'respond_to': REQUESTS[method],
-            'args': dict(args, task_uuid=task_uuid)}
+            'args': dict({'task_uuid': task_uuid}, **args)}
+
+
+def encoded_size(body):
+    """Bytes of ``body`` as the publisher sends it (kombu's JSON)."""
+    return len(json.dumps(body).encode('utf-8'))
+
+
+_TASK_UUID = re.compile(rb'"task_uuid"\s*:\s*"([^"\\]{1,64})"')
+_RESPOND_TO = re.compile(rb'"respond_to"\s*:\s*"([a-z_]{1,64})"')
+MAX_REFUSED_UUIDS = 100
+
+
+def task_uuids(body, items=None):
+    """Whose tasks a refused request was for: ``[(uuid, report method)]``.
+
+    ``items`` are the envelopes when the body decoded; otherwise the raw
+    bytes are searched (a body too large or not valid JSON still names
+    its tasks near its start). At most ``MAX_REFUSED_UUIDS``.
+    """
+    found = []
+    if items is not None:
+        for item in items:
+            args = item.get('args') if isinstance(item, dict) else None
+            uuid = args.get('task_uuid') if isinstance(args, dict) else None
+            if isinstance(uuid, str) and 0 < len(uuid) <= 64:
+                found.append((uuid, item.get('respond_to')))
+    else:
+        if isinstance(body, str):
+            body = body.encode('utf-8', 'surrogatepass')
+        respond_to = _RESPOND_TO.search(body or b'')
+        method = respond_to.group(1).decode() if respond_to else None
+        for match in _TASK_UUID.finditer(body or b''):
+            found.append((match.group(1).decode('utf-8', 'replace'),
+                          method))
+            if len(found) >= MAX_REFUSED_UUIDS:
+                break
+    out = []
+    for uuid, method in found[:MAX_REFUSED_UUIDS]:
+        method = method if method in REPORTS - {'node_agent_resp'} \
+            else 'deploy_resp'
+        if (uuid, method) not in out:
+            out.append((uuid, method))
+    return out
 
 
 def report(method, task_uuid, status=None, progress=None, error=None,

@@ -26,17 +26,20 @@ class Site:
     """A fakebmc fleet plus an all-in-one daemon over its design."""
 
     def __init__(self, tmp_path, daemons, count, faults=(), debug=False,
-                 provision_timeout=8, fleet_args=()):
+                 provision_timeout=8, fleet_args=(), **overrides):
         self.tmp = tmp_path
-        self.config = conftest.write_config(
-            tmp_path / 'drydock.conf',
-            DEFAULT={'state_path': tmp_path, 'debug': debug},
-            executor={'report_interval': 0.05, 'oob_driver': 'ipmi'},
-            receiver={'batch_window_ms': 20},
-            manager={'provision_timeout': provision_timeout,
-                     'lease_interval': 0.3},
-            ipmi={'command_timeout': 3, 'retries': 2,
-                  'retry_backoff': 0.2})
+        groups = {'DEFAULT': {'state_path': tmp_path, 'debug': debug},
+                  'executor': {'report_interval': 0.05,
+                               'oob_driver': 'ipmi'},
+                  'receiver': {'batch_window_ms': 20},
+                  'manager': {'provision_timeout': provision_timeout,
+                              'lease_interval': 0.3},
+                  'ipmi': {'command_timeout': 3, 'retries': 2,
+                           'retry_backoff': 0.2}}
+        for group, opts in overrides.items():
+            groups[group].update(opts)
+        self.config = conftest.write_config(tmp_path / 'drydock.conf',
+                                            **groups)
         self.design = str(tmp_path / 'site.yaml')
         ready = tmp_path / 'fleet.ready'
         self.base = fleet.free_port_block(count)
@@ -79,6 +82,16 @@ class Site:
             time.sleep(0.2)
             task = self.json('task', 'show', str(task['id']))
         return task
+
+    def subtasks(self, task_id):
+        """``{node name: (status, result)}`` of a task's subtasks, read
+        from the database as the receiver left it."""
+        with sqlite3.connect(self.tmp / 'drydock.sqlite') as db:
+            return {name: (status, result) for name, status, result in
+                    db.execute('SELECT n.name, t.status, t.result_status '
+                               'FROM tasks t JOIN nodes n ON n.id = '
+                               't.node_id WHERE t.parent_id = ?',
+                               (task_id,))}
 
     def password(self, name):
         for node in yaml.safe_load(open(self.design))['nodes']:
@@ -321,3 +334,44 @@ def test_node_action_result_details(make_site):
         node = site.json('node', 'show', name)
         assert node['status'] == 'error'
         assert node['updated'] >= task['updated'], (node, task['updated'])
+
+
+def test_healthy_results_do_not_wait_for_a_dead_bmc(make_site):
+    """A node's result leaves within the report interval on the
+    reporter's own timer: the healthy nodes' subtasks are settled while
+    the dead BMC is still being retried (they once waited for it)."""
+    site = make_site(4, faults=['node01:noanswer'],
+                     ipmi={'command_timeout': 2, 'retries': 3,
+                           'retry_backoff': 0.5})
+    task = site.json('task', 'create', 'verify_nodes', '--design-ref',
+                     site.design)
+    healthy = {'node02', 'node03', 'node04'}
+    deadline = time.monotonic() + 60
+    while True:
+        subtasks = site.subtasks(task['id'])
+        if {n for n, (status, _) in subtasks.items()
+                if status == 'complete'} >= healthy:
+            break
+        assert time.monotonic() < deadline, subtasks
+        time.sleep(0.05)
+    assert subtasks['node01'][0] != 'complete', subtasks
+    assert {subtasks[n] for n in healthy} == {('complete', 'success')}
+    waited = site.cli('task', 'wait', str(task['id']), '-f', 'json')
+    assert waited.returncode == 1      # not a success: node01 failed
+    assert json.loads(waited.stdout)['result']['status'] == \
+        'partial_success'
+
+
+def test_a_long_bmc_wait_keeps_its_task_alive(make_site):
+    """Heartbeats run on their own timer: a BMC that takes far longer
+    than [manager] executor_timeout to answer does not get its healthy
+    task failed by the reaper."""
+    site = make_site(2, faults=['node01:slow:1.5'],
+                     manager={'executor_timeout': 2},
+                     executor={'heartbeat_interval': 0.3},
+                     ipmi={'command_timeout': 40, 'retries': 1})
+    started = time.monotonic()
+    task = site.run_task('verify_nodes', timeout=90)
+    assert time.monotonic() - started > 2 * 2, 'the BMC was not slow'
+    assert task['result']['status'] == 'success', task['result']
+    assert 'stopped reporting' not in json.dumps(task)

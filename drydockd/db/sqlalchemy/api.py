@@ -7,6 +7,7 @@ import uuid as uuidlib
 import sqlalchemy as sa
 import tenacity
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import exc as orm_exc
 
 from drydockd.common import exception
 from drydockd.common import states
@@ -14,6 +15,7 @@ from drydockd.common.timeutils import utcnow
 from drydockd.db import api
 from drydockd.db import models
 from drydockd.db.sqlalchemy import apply as apply_mod
+from drydockd.db.sqlalchemy import bulk
 from drydockd.db.sqlalchemy import engine as engine_mod
 from drydockd.db.sqlalchemy import endings
 from drydockd.db.sqlalchemy import history as history_q
@@ -27,6 +29,10 @@ _RETRY_PGCODES = ('40P01', '40001')
 
 
 def _is_retryable(exc):
+    if isinstance(exc, orm_exc.StaleDataError):
+        # A task's status changed since this transaction read it (the
+        # compare-and-set of models.Task): start again from a fresh read.
+        return True
     if not isinstance(exc, sa_exc.DBAPIError):
         return False
     code = getattr(exc.orig, 'pgcode', None)
@@ -86,8 +92,22 @@ class Connection(api.Connection):
             raise exception.TaskNotFound(task=ident)
         return task
 
-    @_retry_on_deadlock
     def sync_nodes(self, nodes, design_ref=None):
+        try:
+            self._sync_nodes(nodes, design_ref)
+        except sa_exc.IntegrityError:
+            # Most often a concurrent request inserted the same new nodes
+            # first: its rows exist now, so once more updates them. A
+            # second conflict is a name used by another node id.
+            try:
+                self._sync_nodes(nodes, design_ref)
+            except sa_exc.IntegrityError:
+                raise exception.InvalidInput(
+                    reason='a node name in the design is already used by '
+                           'another node id')
+
+    @_retry_on_deadlock
+    def _sync_nodes(self, nodes, design_ref):
         with self._session() as session:
             existing = {n.id: n for n in session.scalars(
                 sa.select(models.Node).where(
@@ -110,12 +130,6 @@ class Connection(api.Connection):
                 node.oob_account = oob.get('account')
                 node.design_ref = design_ref
                 node.updated = utcnow()
-            try:
-                session.flush()
-            except sa_exc.IntegrityError:
-                raise exception.InvalidInput(
-                    reason='a node name in the design is already used by '
-                           'another node id')
 
     def list_nodes(self, ids=None):
         with self._session() as session:
@@ -135,6 +149,24 @@ class Connection(api.Connection):
     def start_task(self, values, node_ids, history=(), node_status=None,
                    subtasks=False):
         now = utcnow()
+        values = dict(values)
+        with self._session() as session:
+            task = models.Task(
+                uuid=values.pop('uuid', None) or str(uuidlib.uuid4()),
+                status='requested', result_status='incomplete',
+                result_error_count=0, progress=0, created=now, updated=now,
+                **values)
+            session.add(task)
+            session.flush()
+            self._reserve(session, task, list(node_ids), node_status, now)
+            if subtasks:
+                subtasks_mod.create(session, task, node_ids, now)
+            bulk.insert_pending(session, task.id, list(history))
+            return _task_dict(task)
+
+    @_retry_on_deadlock
+    def record_task(self, values, result_status, message, messages=()):
+        now = utcnow()
         with self._session() as session:
             task = models.Task(
                 uuid=str(uuidlib.uuid4()), status='requested',
@@ -142,15 +174,11 @@ class Connection(api.Connection):
                 progress=0, created=now, updated=now, **values)
             session.add(task)
             session.flush()
-            self._reserve(session, task, list(node_ids), node_status, now)
-            if subtasks:
-                subtasks_mod.create(session, task, node_ids, now)
-            if history:
-                session.execute(sa.insert(models.DeploymentHistory), [
-                    {'task_id': task.id, 'node_id': node_id,
-                     'deployment_graph_task_name': name,
-                     'status': 'pending', 'custom': {}, 'summary': {}}
-                    for node_id, name in history])
+            if messages:
+                endings.add_messages(session, [dict(m, task_id=task.id)
+                                              for m in messages], now)
+            endings.finish(session, task, 'complete', result_status,
+                           message, None, now)
             return _task_dict(task)
 
     def _reserve(self, session, task, node_ids, node_status, now):
@@ -183,6 +211,8 @@ class Connection(api.Connection):
     def update_task(self, task_id, **values):
         with self._session() as session:
             task = self._get_task_row(session, task_id)
+            if task.status in states.TASK_FINAL:
+                return _task_dict(task)     # an ended task never changes
             if 'status' in values:
                 values['status'] = states.next_task_status(
                     task.status, values['status'])
@@ -285,8 +315,9 @@ class Connection(api.Connection):
         try:
             return self._apply_events(events)
         except (sa_exc.OperationalError, sa_exc.InterfaceError,
-                sa_exc.TimeoutError) as exc:
-            # The database, not the events: the caller retries later.
+                sa_exc.TimeoutError, orm_exc.StaleDataError) as exc:
+            # The database (or writers racing on the same tasks through
+            # every retry), not the events: the caller retries later.
             raise exception.DatabaseUnavailable(
                 reason=type(getattr(exc, 'orig', exc)).__name__)
 
@@ -314,6 +345,10 @@ class Connection(api.Connection):
         with self._session() as session:
             return lifecycle.reap(session, utcnow(), executor_timeout,
                                   deploy_timeout)
+
+    def tasks_still_reported(self, window):
+        with self._session() as session:
+            return lifecycle.still_reported(session, utcnow(), window)
 
     @_retry_on_deadlock
     def stop_task(self, task_id, user):

@@ -96,8 +96,11 @@ def add_messages(session, messages, now):
     for message in messages:
         task_id = message['task_id']
         last[task_id] = last.get(task_id, 0) + 1
-        rows.append(dict(_MESSAGE_DEFAULTS, **message,
-                         sequence=last[task_id], ts=now))
+        row = dict(_MESSAGE_DEFAULTS, **message, sequence=last[task_id],
+                   ts=now)
+        row['context'] = _cut(row['context'], _CONTEXT)
+        row['context_type'] = _cut(row['context_type'], _CONTEXT_TYPE)
+        rows.append(row)
         errors[task_id] += bool(message.get('error'))
     session.execute(sa.insert(M), rows)
     _count_errors(session, +errors)
@@ -117,3 +120,13 @@ def _count_errors(session, errors):
             session.identity_key(task, task_id))
         if loaded is not None:
             session.expire(loaded, ['result_error_count'])
+
+
+# A context longer than its column is cut: a long design reference must
+# not fail the write of its problems.
+_CONTEXT = M.__table__.c.context.type.length
+_CONTEXT_TYPE = M.__table__.c.context_type.type.length
+
+
+def _cut(value, length):
+    return value[:length] if isinstance(value, str) else value

@@ -58,9 +58,19 @@ def lease_holder(session):
 
 
 def reap(session, now, executor_timeout, deploy_timeout):
-    """Fail running tasks whose executor went silent or that ran too long.
+    """Fail tasks nobody will end: every status that is not final.
 
-    :returns: list of (task id, reason).
+    - ``requested``: no executor ever reported on it within
+      ``executor_timeout`` of its creation: the manager creating it died,
+      or failed, between its commit and its cast (a live manager gives up
+      on the cast within ``[DEFAULT] publish_timeout`` and ends it itself);
+    - ``running``/``terminating``: its executor went silent for
+      ``executor_timeout``;
+    - ``queued`` (waiting for a free executor is normal): its deadline;
+    - any: its deadline, ``deploy_timeout`` after creation.
+
+    :returns: list of (task id, task uuid, reason); the uuid is None for a
+        subtask (its parent's executor may still be busy with others).
     """
     task = models.Task
     silent = now - datetime.timedelta(seconds=executor_timeout)
@@ -70,7 +80,7 @@ def reap(session, now, executor_timeout, deploy_timeout):
     candidates = session.scalars(
         sa.select(task).where(
             task.parent_id.is_(None), task.id.not_in(waiting_on_agents),
-            task.status.in_(('queued', 'running', 'terminating')),
+            task.status.not_in(states.TASK_FINAL),
             sa.or_(sa.and_(task.status != 'queued',
                            sa.func.coalesce(task.heartbeat, task.created)
                            < silent),
@@ -79,6 +89,9 @@ def reap(session, now, executor_timeout, deploy_timeout):
     for row in candidates:
         if row.created < expired:
             reason = 'task exceeded its deadline of %ds' % deploy_timeout
+        elif row.status == 'requested':
+            reason = ('task was never handed to an executor: the manager '
+                      'creating it stopped before its cast')
         else:
             reason = 'executor %s stopped reporting' % (
                 row.executor_host or 'unknown')
@@ -86,8 +99,26 @@ def reap(session, now, executor_timeout, deploy_timeout):
             subtasks.fail_unfinished(session, row, reason, now)
         endings.finish(session, row, 'complete', 'failure', reason, reason,
                        now)
-        reaped.append((row.id, reason))
-    return reaped + subtasks.reap_overdue(session, now)
+        reaped.append((row.id, row.uuid, reason))
+    return reaped + [(sub_id, None, reason) for sub_id, reason
+                     in subtasks.reap_overdue(session, now)]
+
+
+def still_reported(session, now, window):
+    """Ended tasks an executor still reports on.
+
+    (id, uuid, last report time) of the tasks ended within ``window``
+    seconds whose last report came after their end. The receiver records
+    every report's arrival as the heartbeat, even for an ended task, so
+    this finds an executor that runs a task the reaper failed, or that
+    took a copy of work whose task had ended, whatever it was told before.
+    """
+    task = models.Task
+    since = now - datetime.timedelta(seconds=window)
+    return [tuple(row) for row in session.execute(
+        sa.select(task.id, task.uuid, task.heartbeat).where(
+            task.parent_id.is_(None), task.status.in_(states.TASK_FINAL),
+            task.time_end > since, task.heartbeat > task.time_end))]
 
 
 def stop(session, task, user, now):

@@ -32,12 +32,19 @@ Failure handling:
 - a fault-tolerance group over its tolerance halts the deployment
   (fault_tolerance.py).
 
-Halting (a fault-tolerance group exceeded, or ``stop()``): running tasks
-finish (no retry), nothing new starts, every pending task ends ``skipped``
-with the reason, and nodes end ``stopped`` unless they failed (``error``)
-or had finished everything before the halt (``ready``). The final status
-is ``stopped`` after ``stop()`` and ``error`` after a fault-tolerance halt:
-the deployment failed, it was not an operator's decision.
+Halting (a fault-tolerance group exceeded, ``stop()``, or the ``fence``
+naming a reason): running tasks finish (no retry), nothing new starts,
+every pending task ends ``skipped`` with the reason, and nodes end
+``stopped`` unless they failed (``error``) or had finished everything
+before the halt (``ready``). The final status is ``stopped`` after
+``stop()`` and ``error`` otherwise: the deployment failed, it was not an
+operator's decision. The fence is asked every loop; the executor's says
+why the run must not go on (its reports cannot reach the manager, which
+fails the task and releases its nodes).
+
+``abort(reason)`` (the executor's drain deadline) halts too and does not
+wait for running tasks: they end ``error`` with the reason at once, and
+whatever their transport answers later is ignored.
 
 Otherwise the final status is ``error`` if any row ended ``error`` (on
 any node, master and sync included), else ``ready``; each node's final
@@ -46,8 +53,9 @@ entry is ``error`` iff one of its rows is. A dry run reports every row
 
 The engine is single-threaded. Transports call back from their own
 threads only to append to a deque and set an Event; the loop drains events
-in batches, starts what became startable, and calls ``reporter.flush`` at
-least every report interval, busy or quiet.
+in batches, starts what became startable, and wakes at least every
+report interval to check halts and deadlines; the reporter publishes on
+its own clock.
 """
 
 import collections
@@ -75,7 +83,7 @@ class Engine:
 
     def __init__(self, tasks_graph, transport, reporter, max_busy=200,
                  default_timeout=600, dry_run=False, tasks_metadata=None,
-                 watchdog_grace=30.0):
+                 watchdog_grace=30.0, fence=None):
         meta = tasks_metadata or {}
         self.graph = graph = model.Graph(tasks_graph, meta.get('node_facts'))
         self.transport = transport
@@ -84,6 +92,7 @@ class Engine:
         self.default_timeout = default_timeout
         self.dry_run = dry_run
         self.watchdog_grace = watchdog_grace
+        self.fence = fence        # () -> why nothing more may start, or None
         count, nodes = len(graph), len(graph.uids)
         self.state = [PENDING] * count
         self.waiting = [len(deps) for deps in graph.requires]
@@ -105,10 +114,24 @@ class Engine:
         self.halted = None        # why nothing new starts
         self._halt_reason = None  # a halt asked for while settling
         self._stopped = False
+        self._abort = None        # end running tasks too, with this reason
+        self._stop_reason = None
+        self._failure = None      # the error the final report carries
 
-    def stop(self):
-        """Let running tasks finish; start nothing new (any thread)."""
+    def stop(self, reason=None):
+        """Let running tasks finish; start nothing new (any thread).
+
+        Without ``reason`` an operator stopped it (final ``stopped``);
+        with one, the executor had to (final ``error`` with the reason).
+        """
+        self._stop_reason = reason
         self._stop.set()
+        self._wake.set()
+
+    def abort(self, reason):
+        """End the run now: pending tasks skipped, running ones error, both
+        with ``reason`` (any thread)."""
+        self._abort = reason
         self._wake.set()
 
     def run(self):
@@ -135,7 +158,7 @@ class Engine:
                 break
             self._wait_events()
             self._check_deadlines()
-            self.reporter.flush(self._progress())
+            self.reporter.progress(self._progress())
         return self._final()
 
     # -- scheduling -------------------------------------------------------
@@ -273,13 +296,39 @@ class Engine:
     # -- halting ----------------------------------------------------------
 
     def _check_halt(self):
+        if self._abort is not None:
+            self._end_running(self._abort)
         if self.halted is not None:
             return
+        fenced = self.fence() if self.fence is not None else None
         if self._halt_reason:
             self._halt(self._halt_reason)
+        elif fenced:
+            LOG.warning('Halting the deployment: %s', fenced)
+            self._failure = fenced
+            self._halt(fenced)
+        elif self._stop.is_set() and self._stop_reason:
+            self._failure = self._stop_reason
+            self._halt(self._stop_reason)
         elif self._stop.is_set():
             self._stopped = True
             self._halt(STOPPED)
+
+    def _end_running(self, reason):
+        """Abort: halt, and end every running task with ``reason``."""
+        if self._failure is None:
+            self._failure = reason
+        if self.halted is None:
+            self._halt(reason)
+        now = utcnow()
+        for vertex, state in enumerate(self.state):
+            if state == RUNNING:
+                node = self.graph.node[vertex]
+                if self.counts_busy[node]:
+                    self.busy -= 1
+                self.running -= 1
+                self._settle([(vertex, ERROR, now, reason, None)])
+                self.queues.free(node, vertex)
 
     def _halt(self, reason, status=SKIPPED):
         """End every pending task with ``reason``; start nothing new."""
@@ -371,7 +420,9 @@ class Engine:
     def _final(self):
         self._report_nodes(self._node_status, progress=100)
         error = None
-        if self._stopped:
+        if self._failure is not None:
+            final, error = 'error', self._failure
+        elif self._stopped:
             final = 'stopped'
         elif self.errors:
             final = 'error'

@@ -79,3 +79,25 @@ def test_daemon_notifies_ready_watchdog_stopping(tmp_path, notify_socket,
         if proc.poll() is None:
             proc.kill()
     assert seen.index('READY=1') < seen.index('STOPPING=1')
+
+
+def test_stop_timeout_is_above_the_drain():
+    """systemd must not SIGKILL a daemon that is still ending its work:
+    every unit's TimeoutStopSec exceeds the longest default drain plus
+    the launcher's margin."""
+    from oslo_config import cfg
+
+    from drydockd.common import launcher
+    from drydockd.conf import opts
+
+    conf = cfg.ConfigOpts()
+    opts.register_opts(conf)
+    conf([])
+    drain = max(conf.executor.drain_timeout, conf.receiver.drain_timeout)
+    for name in sorted(os.listdir(UNITS)):
+        if not name.endswith('.service'):
+            continue
+        lines = open(os.path.join(UNITS, name)).read().splitlines()
+        stop = [int(line.split('=', 1)[1]) for line in lines
+                if line.startswith('TimeoutStopSec=')]
+        assert stop and stop[0] > drain + launcher.DRAIN_MARGIN, name

@@ -98,10 +98,10 @@ class _Reporter:
     def node_result(self, node, ok, message, **extra):
         self.results[node['name']] = (ok, message)
 
-    def flush(self, progress, force=False):
-        pass
+    def progress(self, percent):
+        self.percent = percent
 
-    def finish(self, status, progress):
+    def finish(self, status, progress, error=None):
         self.status = status
 
 

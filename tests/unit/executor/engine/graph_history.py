@@ -47,6 +47,9 @@ class Run:
         self.published.append(schemas.utcnow())
 
     def run(self):
+        # As the executor does: "running" first, which starts the
+        # reporter's own clock.
+        self.reporter.running()
         try:
             self.status = self.engine.run()
         finally:

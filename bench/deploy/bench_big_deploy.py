@@ -1,0 +1,277 @@
+"""Benchmark a deployment of thousands of nodes end to end (issue 10).
+
+Workload: N nodes x 50 graph tasks (48 shell tasks in a chain per node,
+two of them cut by stages on the sync node), instant on the fake node
+transport, so the figures are drydock's own cost: the manager's planning
+and pending rows, the work message, the executor's expansion and engine,
+the receiver's writes.
+
+Production configuration, every part its own process: ``drydockd
+manager``, ``executor`` and ``receiver`` on RabbitMQ (a fresh vhost) and
+PostgreSQL (a fresh database), fresh for every size so each process's
+peak RSS (VmHWM) belongs to that size alone.
+
+Measured per size:
+- the work message the manager sends (the graph's compact spec), against
+  the same graph inline as ``tasks_graph`` (what drydock sent before, and
+  what the executor dead-lettered past 8 MiB): the baseline, computed in
+  the same run from the same design;
+- ``create_s``: the ``create_task`` RPC call (design, graph, pending rows,
+  cast); ``run_s``: from its return to the task's end in the database;
+- peak RSS of the manager, executor and receiver processes.
+
+The baseline size (default 1,100 nodes, the design of the issue) runs
+first, then the target (default 5,000): time and executor memory per node
+task are compared between the two.
+
+Usage::
+
+    python bench/deploy/bench_big_deploy.py                  # 1,100 then 5,000
+    python bench/deploy/bench_big_deploy.py --sizes 200,1000 # quick check
+
+Needs RabbitMQ (rabbitmqctl, guest/guest) and PostgreSQL (trust, user
+postgres) on 127.0.0.1, as the integration tests do.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+
+import psycopg2
+import sqlalchemy as sa
+
+ADMIN_DSN = os.environ.get('DRYDOCK_TEST_PG',
+                           'host=127.0.0.1 port=5432 user=postgres '
+                           'dbname=postgres')
+PG_URL = 'postgresql+psycopg2://postgres@127.0.0.1:5432/%s'
+AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672/%s'
+RABBIT_URL = 'rabbit://guest:guest@127.0.0.1:5672/%s'
+BIN = os.path.dirname(sys.executable)
+TASKS = 50
+STAGES = (17, 34)
+ROLES = ('manager', 'executor', 'receiver')
+# oslo.messaging imports eventlet, whose deprecation banner is noise here.
+warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
+
+
+def design(nodes, tasks=TASKS):
+    deployment, previous = [], None
+    for i in range(1, tasks + 1):
+        if i in STAGES:
+            task = {'id': 'stage%02d' % i, 'type': 'stage'}
+        else:
+            task = {'id': 't%02d' % i, 'type': 'shell', 'roles': ['*'],
+                    'parameters': {'command': 'step %d' % i}}
+        if previous:
+            task['requires'] = [previous]
+        deployment.append(task)
+        previous = task['id']
+    return {'nodes': [{'id': i, 'name': 'node%05d' % i,
+                       'roles': ['compute']} for i in range(1, nodes + 1)],
+            'deployment_tasks': deployment}
+
+
+def message_sizes(doc):
+    """(compact spec message, the same graph inline) in bytes."""
+    from drydockd.graph import serializer
+    from drydockd.messaging import schemas
+    tasks, nodes = doc['deployment_tasks'], doc['nodes']
+    graph, metadata = serializer.serialize(tasks, nodes, design_nodes=nodes)
+    common = dict(dry_run=False, design_ref='file:///srv/site.json',
+                  deadline='2026-11-22T11:00:00.000000Z')
+    compact = schemas.request(
+        'task_deploy', str(uuid.uuid4()), reap_after=60.0,
+        graph_spec=serializer.graph_spec(tasks, nodes, None, graph),
+        **common)
+    inline = schemas.request('task_deploy', str(uuid.uuid4()),
+                             tasks_graph=graph, tasks_metadata=metadata,
+                             **common)
+    return (schemas.encoded_size(compact), schemas.encoded_size(inline),
+            serializer.vertex_count(graph))
+
+
+# -- environment ------------------------------------------------------------
+
+def rabbitmqctl(*args):
+    result = subprocess.run(['rabbitmqctl', '-q'] + list(args),
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode:
+        raise SystemExit('rabbitmqctl %s failed: %s' % (args[0],
+                                                        result.stderr))
+
+
+def admin(sql):
+    conn = psycopg2.connect(ADMIN_DSN)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(sql)
+    conn.close()
+
+
+class Deployment:
+    """A fresh vhost, database and manager/executor/receiver processes."""
+
+    def __init__(self, workdir):
+        tag = uuid.uuid4().hex[:8]
+        self.workdir = workdir
+        self.vhost = 'drydock-bench-%s' % tag
+        self.db = 'drydock_bench_%s' % tag
+        rabbitmqctl('add_vhost', self.vhost)
+        rabbitmqctl('set_permissions', '-p', self.vhost, 'guest', '.*', '.*',
+                    '.*')
+        admin('CREATE DATABASE %s' % self.db)
+        self.config = os.path.join(workdir, 'drydock-%s.conf' % tag)
+        with open(self.config, 'w') as f:
+            f.write('[DEFAULT]\ntransport_url = %s\nwork_transport_url = %s\n'
+                    'state_path = %s\nhost = bench\n[database]\n'
+                    'connection = %s\n[manager]\nrpc_timeout = 600\n'
+                    % (RABBIT_URL % self.vhost, AMQP_URL % self.vhost,
+                       workdir, PG_URL % self.db))
+        subprocess.run([os.path.join(BIN, 'drydock-manage'), '--config-file',
+                        self.config, 'db', 'upgrade'], check=True,
+                       capture_output=True, timeout=120)
+        self.procs = {}
+        for role in ROLES:
+            log = open(os.path.join(workdir, '%s-%s.log' % (role, tag)), 'w')
+            self.procs[role] = (subprocess.Popen(
+                [os.path.join(BIN, 'drydockd'), role, '--config-file',
+                 self.config], stdout=log, stderr=subprocess.STDOUT), log)
+        for role, (proc, log) in self.procs.items():
+            deadline = time.monotonic() + 60
+            while 'Ready:' not in open(log.name).read():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit('%s did not start:\n%s' % (
+                        role, open(log.name).read()[-3000:]))
+                time.sleep(0.1)
+        self.engine = sa.create_engine(PG_URL % self.db)
+
+    def peak_rss_mb(self):
+        out = {}
+        for role, (proc, _) in self.procs.items():
+            with open('/proc/%d/status' % proc.pid) as f:
+                for line in f:
+                    if line.startswith('VmHWM:'):
+                        out[role] = int(line.split()[1]) / 1024
+        return out
+
+    def close(self):
+        for proc, log in self.procs.values():
+            proc.terminate()
+        for proc, log in self.procs.values():
+            proc.wait(60)
+            log.close()
+        self.engine.dispose()
+        admin('DROP DATABASE IF EXISTS %s WITH (FORCE)' % self.db)
+        rabbitmqctl('delete_vhost', self.vhost)
+
+
+def client(vhost):
+    """A drydock_client on its own transport (``transport.cleanup()``)."""
+    import oslo_messaging as messaging
+    from oslo_config import cfg
+
+    from drydock_client import client as client_lib
+    from drydockd.api import rpc
+    rpc.register_opts(cfg.CONF)
+    transport = messaging.get_rpc_transport(
+        cfg.CONF, url=RABBIT_URL % vhost,
+        allowed_remote_exmods=rpc.ALLOWED_EXMODS)
+    return transport, client_lib.Client(transport, timeout=600,
+                                        user='bench')
+
+
+def run(nodes, workdir):
+    doc = design(nodes)
+    compact, inline, node_tasks = message_sizes(doc)
+    path = os.path.join(workdir, 'site-%d.json' % nodes)
+    with open(path, 'w') as f:
+        json.dump(doc, f)
+    deployment = Deployment(workdir)
+    transport = None
+    try:
+        transport, api = client(deployment.vhost)
+        t0 = time.monotonic()
+        task = api.create_task('deploy_nodes', 'file://' + path)
+        create_s = time.monotonic() - t0
+        query = sa.text('SELECT status, result_status FROM tasks '
+                        'WHERE id = :id')
+        while True:
+            with deployment.engine.connect() as conn:
+                status, result = conn.execute(query, {'id': task['id']}).one()
+            if status in ('complete', 'terminated'):
+                break
+            time.sleep(0.2)
+        run_s = time.monotonic() - t0 - create_s
+        with deployment.engine.connect() as conn:
+            rows = dict(conn.execute(sa.text(
+                'SELECT status, count(*) FROM deployment_history WHERE '
+                'task_id = :id GROUP BY status'), {'id': task['id']}).all())
+        rss = deployment.peak_rss_mb()
+    finally:
+        if transport is not None:
+            transport.cleanup()
+        deployment.close()
+    return {'nodes': nodes, 'node_tasks': node_tasks, 'result': result,
+            'rows': rows, 'message_bytes': compact,
+            'inline_message_bytes': inline, 'create_s': round(create_s, 2),
+            'run_s': round(run_s, 2), 'total_s': round(create_s + run_s, 2),
+            'peak_rss_mb': {k: round(v) for k, v in rss.items()}}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--sizes', default='1100,5000',
+                        help='node counts, the first is the baseline')
+    parser.add_argument('--json', help='also write the figures here')
+    parser.add_argument('--logs', metavar='DIR',
+                        help='keep the daemons\' logs and configs in DIR')
+    opts = parser.parse_args(argv)
+    sizes = [int(s) for s in opts.sizes.split(',')]
+    print('%s, Python %s, load %s' % (platform.platform(),
+                                       platform.python_version(),
+                                       os.getloadavg()))
+    results = []
+    with tempfile.TemporaryDirectory(prefix='bench-deploy-') as workdir:
+        for nodes in sizes:
+            results.append(run(nodes, opts.logs or workdir))
+            print(json.dumps(results[-1]), flush=True)
+    print()
+    print('| nodes | node tasks | work message | inline graph (baseline) '
+          '| create s | run s | total s | executor MB | manager MB '
+          '| receiver MB | result |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|')
+    for r in results:
+        rss = r['peak_rss_mb']
+        print('| {:,} | {:,} | {:,} B | {:,} B | {} | {} | {} | {} | {} | {} '
+              '| {} |'.format(r['nodes'], r['node_tasks'], r['message_bytes'],
+                              r['inline_message_bytes'], r['create_s'],
+                              r['run_s'], r['total_s'], rss['executor'],
+                              rss['manager'], rss['receiver'], r['result']))
+    base, *rest = results
+    for r in rest:
+        scale = r['node_tasks'] / base['node_tasks']
+        print('\n{:,} against {:,} nodes: {:.2f}x the node tasks, {:.2f}x '
+              'the time, {:.2f}x the executor memory; message {:.1f}x '
+              'smaller than inline'.format(
+                  r['nodes'], base['nodes'], scale,
+                  r['total_s'] / base['total_s'],
+                  r['peak_rss_mb']['executor']
+                  / base['peak_rss_mb']['executor'],
+                  r['inline_message_bytes'] / r['message_bytes']))
+    failed = [r for r in results if r['result'] != 'success'
+              or set(r['rows']) != {'ready'}]
+    if opts.json:
+        with open(opts.json, 'w') as f:
+            json.dump(results, f, indent=1)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
