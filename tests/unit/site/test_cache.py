@@ -101,6 +101,9 @@ class _Reporter:
     def progress(self, percent):
         self.percent = percent
 
+    def fenced(self, reap_after):
+        return None     # every report reached the receiver
+
     def finish(self, status, progress, error=None):
         self.status = status
 
