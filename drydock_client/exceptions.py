@@ -111,11 +111,10 @@ def translate(exc, timeout=None):
 def _messaging_error(exc, timeout):
     import oslo_messaging as messaging
     if isinstance(exc, messaging.RemoteError):
-        cls = _BY_NAME.get(exc.exc_type)
-        if cls is not None:
-            return cls(_first_line(exc.value))
-        return DrydockError('drydock failed: %s: %s' % (
-            exc.exc_type, _first_line(exc.value)))
+        # Every error the manager sends is one of drydock's, written for
+        # operators (anything else became InternalError there).
+        cls = _BY_NAME.get(exc.exc_type, DrydockError)
+        return cls(_first_line(exc.value))
     if isinstance(exc, messaging.MessagingTimeout):
         return NoAnswer('No answer from the drydock manager within %ss (is '
                         'it running, and is the transport URL right?)'

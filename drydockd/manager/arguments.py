@@ -20,6 +20,9 @@ from drydockd.messaging import schemas
 # tasks.id and nodes.id are 32-bit integers on PostgreSQL.
 MAX_ID = 2 ** 31 - 1
 MAX_TEXT = 255
+# tasks.design_ref is TEXT; an http(s) reference may carry a long signed
+# query, so the bound is the common URL limit, not a column's.
+MAX_REF = 2048
 # deployment_history.node_id is a 64-character column.
 MAX_NODE_UID = 64
 DIGITS = re.compile(r'^[0-9]+$')

@@ -67,7 +67,8 @@ class ManagerEndpoint:
         """1.0; 1.4 added ``all_nodes`` (see node_actions.check_scope)."""
         user = arguments.context_user(context)
         action = _action(action)
-        design_ref = arguments.text('design_ref', design_ref)
+        design_ref = arguments.text('design_ref', design_ref,
+                                    arguments.MAX_REF)
         node_filter = node_filter_mod.validate(node_filter)
         dry_run = arguments.flag('dry_run', dry_run)
         node_actions.check_scope(action, node_filter,

@@ -16,21 +16,34 @@ every error.
 """
 
 import difflib
+import functools
 import json
 import os
 import re
 
 import fastjsonschema
-import jsonschema
 
 PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                     'jsonschema', 'design.json')
 with open(PATH) as _f:
     SCHEMA = json.load(_f)
 
-_FAST = fastjsonschema.compile(SCHEMA)
-_FULL = jsonschema.Draft7Validator(
-    SCHEMA, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+@functools.cache
+def _fast():
+    """The compiled check that decides valid or not (built on first use:
+    a CLI run that reads no design should not pay for it)."""
+    return fastjsonschema.compile(SCHEMA)
+
+
+@functools.cache
+def _full():
+    """The reference validator, only for designs with problems: it
+    lists every error, and jsonschema costs 0.1 s to import."""
+    import jsonschema
+    return jsonschema.Draft7Validator(
+        SCHEMA, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+
+
 # Keywords about how a value is spelled: the value is shown.
 _QUOTED = frozenset(('enum', 'format', 'anyOf', 'pattern', 'const'))
 
@@ -39,12 +52,12 @@ def problems(doc):
     """``[(path, text)]`` of every schema error; ``path`` is a tuple of
     keys and indexes from the top of the design."""
     try:
-        _FAST(doc)
+        _fast()(doc)
         return []
     except fastjsonschema.JsonSchemaException:
         pass
     found, seen = [], set()
-    for error in _FULL.iter_errors(doc):
+    for error in _full().iter_errors(doc):
         for path, text in _describe(error):
             if path not in seen:       # one problem per field
                 seen.add(path)

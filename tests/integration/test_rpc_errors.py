@@ -59,12 +59,12 @@ def one_line(raw, exc_class, method, **kwargs):
 
 def test_bad_arguments_are_typed_lines_over_rabbitmq(manager):
     raw, api, log, _ = manager
-    long_ref = 'file:///' + 'x' * 265          # 273 characters
+    long_ref = 'file:///' + 'x' * 2041         # 2,049 characters
     for kwargs, exc_class, says in [
             ({'action': 'deploy_nodes', 'design_ref': 123},
              exception.InvalidInput, 'design_ref must be a string'),
             ({'action': 'validate_design', 'design_ref': long_ref},
-             exception.InvalidInput, 'design_ref is longer than 255'),
+             exception.InvalidInput, 'design_ref is longer than 2048'),
             ({'action': 'deploy_nodes', 'design_ref': DESIGN + '\x00'},
              exception.InvalidInput, 'design_ref contains a NUL'),
             ({'action': 'deploy_nodes', 'design_ref': DESIGN,
@@ -78,9 +78,9 @@ def test_bad_arguments_are_typed_lines_over_rabbitmq(manager):
         raw, exception.TaskNotFound, 'get_task', task_id='\u00b2')
     assert 'statuses must be a list' in one_line(
         raw, exception.InvalidInput, 'list_tasks', statuses=5)
-    # A 255-character reference (the longest accepted) is a task that
+    # A 2,048-character reference (the longest accepted) is a task that
     # ends with the problem, not a database error.
-    doc = api.create_task('validate_design', 'file:///' + 'y' * 247)
+    doc = api.create_task('validate_design', 'file:///' + 'y' * 2040)
     assert doc['status'] == 'complete'
     assert doc['result']['status'] == 'failure'
     # Nothing refused was recorded: this is the only task.

@@ -55,9 +55,8 @@ def _wait_ended(engine, count, timeout):
     raise AssertionError('only %d of %d tasks ended' % (ended, count))
 
 
-def _storm(transport):
+def _storm(api):
     """``CONCURRENT`` dry-run deploys at once through drydock_client."""
-    api = client_lib.Client(transport, timeout=120, user='race-test')
     with concurrent.futures.ThreadPoolExecutor(CONCURRENT) as pool:
         created = list(pool.map(
             lambda _: api.create_task('deploy_nodes', DESIGN, dry_run=True),
@@ -91,7 +90,8 @@ def test_concurrent_dry_runs_on_postgresql(tmp_path, pg_url, rabbit_vhost,
         cfg.CONF, url=conftest.RABBIT_URL % rabbit_vhost,
         allowed_remote_exmods=rpc.ALLOWED_EXMODS)
     try:
-        created = _storm(transport)
+        created = _storm(client_lib.Client(transport, timeout=120,
+                                           user='race-test'))
     finally:
         transport.cleanup()
     engine = sa.create_engine(pg_url)
@@ -111,14 +111,13 @@ def test_concurrent_dry_runs_on_sqlite(tmp_path, daemons):
         executor={'report_interval': 0.01, 'workers': 16},
         receiver={'batch_window_ms': 1})
     daemons('all-in-one', config, tmp_path / 'aio.log').wait_ready()
-    from drydockd.api import service as api_service
-    from drydockd.conf import config as config_mod
-    conf = config_mod.parse_args(['--config-file', config])
-    api_service.start_embedded(conf)
+    from drydockd.api import embedded
+    local = embedded.open_client([config])
     try:
-        created = _storm(rpc.get_transport(conf, rpc.EMBEDDED_URL))
+        created = _storm(client_lib.Client(rpc_client=local, timeout=120,
+                                           user='race-test'))
     finally:
-        api_service.stop_embedded()
+        local.close()
     engine = sa.create_engine('sqlite:///%s' % (tmp_path / 'drydock.sqlite'))
     try:
         _check(engine, created)

@@ -287,8 +287,7 @@ def test_private_method_refused_by_server(transport, server):
         reason='OperationalError')
     with pytest.raises(exceptions.DrydockError) as failed:
         api.list_nodes()
-    assert failed.value.message == ('drydock failed: DatabaseUnavailable: '
-                                    'Database unavailable: OperationalError')
+    assert failed.value.message == 'Database unavailable: OperationalError'
 
 
 @pytest.mark.parametrize('name', exceptions.SERVER_ERRORS)

@@ -52,8 +52,8 @@ BAD_CALLS = [
     ('create_task', {'action': 'deploy_nodes', 'design_ref': 123},
      exception.InvalidInput, 'design_ref must be a string, not an integer'),
     ('create_task', {'action': 'deploy_nodes',
-                     'design_ref': 'file:///' + 'x' * 265},
-     exception.InvalidInput, 'design_ref is longer than 255 characters'),
+                     'design_ref': 'file:///' + 'x' * 2041},
+     exception.InvalidInput, 'design_ref is longer than 2048 characters'),
     ('create_task', {'action': 'deploy_nodes',
                      'design_ref': 'file:///srv/\x00site.yaml'},
      exception.InvalidInput, 'design_ref contains a NUL character'),
@@ -162,7 +162,7 @@ def test_bad_arguments_are_refused_in_one_typed_line(site, method, kwargs,
 
 def test_nothing_is_recorded_for_a_refused_create(site):
     before = site.api.list_tasks(include_deleted=True)
-    for kwargs in ({'design_ref': 'file:///' + 'x' * 265},
+    for kwargs in ({'design_ref': 'file:///' + 'x' * 2041},
                    {'design_ref': DESIGN, 'node_filter': {
                        'filter_set_type': 'union',
                        'filter_set': [{'node_lables': {'zone': 'a'}}]}},
