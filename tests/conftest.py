@@ -7,6 +7,7 @@ through ``tools/services``).
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +25,35 @@ RABBIT_URL = 'rabbit://guest:guest@127.0.0.1:5672/%s'
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_SITE = os.path.join(ROOT, 'etc', 'drydock', 'demo-site.yaml')
 BIN = os.path.dirname(sys.executable)
+
+
+UNIT = os.path.join(ROOT, 'tests', 'unit') + os.sep
+SERVER_PORTS = (5432, 5672)
+
+
+@pytest.fixture(autouse=True)
+def unit_tests_use_no_server(request, monkeypatch):
+    """tests/unit needs no server: SQLite files and kombu's memory
+    transport. There, a connection to PostgreSQL or RabbitMQ fails at once
+    saying where such a test belongs (psycopg2 connects through libpq, so
+    it is stopped at ``psycopg2.connect``; py-amqp uses Python sockets)."""
+    if not str(request.node.path).startswith(UNIT):
+        return
+    where = ('tests/unit must not use PostgreSQL or RabbitMQ; move this '
+             'test to tests/functional or tests/integration')
+    real_connect = socket.socket.connect
+
+    def connect(sock, address):
+        if isinstance(address, tuple) and len(address) >= 2 \
+                and address[1] in SERVER_PORTS:
+            raise ConnectionRefusedError(where)
+        return real_connect(sock, address)
+
+    def pg_connect(*args, **kwargs):
+        raise psycopg2.OperationalError(where)
+
+    monkeypatch.setattr(socket.socket, 'connect', connect)
+    monkeypatch.setattr(psycopg2, 'connect', pg_connect)
 
 
 def _admin():

@@ -2,7 +2,7 @@
 
 Reports are built with the protocol's own builders and validated as the
 receiver does, so what is translated here is what the receiver accepts.
-No database: applying the events is tests/unit/db/test_apply_events.py.
+No database: applying the events is tests/functional/db/test_apply_events.py.
 """
 
 import dataclasses
