@@ -28,7 +28,9 @@ def main(argv=None):
     logs.setup(conf.debug)
     try:
         launcher = services.BUILDERS[argv[0]](conf)
-    except (exception.DatabaseNotCurrent, exception.StatePathError) as exc:
+    except exception.DrydockException as exc:
+        # A start-up check: an unmigrated database, an unusable state
+        # directory, a pyghmi whose internals moved.
         logging.getLogger(__name__).error('%s', exc.message)
         return 1
     code = launcher.run()

@@ -21,6 +21,8 @@ def _leader(conf, launcher):
 
 def _executor(conf, launcher):
     from drydockd.executor import service as executor_service
+    from drydockd.oob import pyghmi_compat
+    pyghmi_compat.check_internals()     # before the first BMC is touched
     launcher.add('executor', executor_service.ExecutorService(conf))
 
 

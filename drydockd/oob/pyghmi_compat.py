@@ -14,7 +14,7 @@ building the driver and simulator (stale login entries, lost wakeups, a
 spinning Housekeeper, O(sockets) receives). None is fixed upstream in
 pyghmi 1.6.19. Each docstring says what to check before that fix is
 dropped; when all go, this module goes too. Check with
-``tests/unit/executor/drivers/test_pyghmi_compat.py``: it runs every
+``tests/unit/oob/test_pyghmi_compat.py``: it runs every
 scenario with the fix off and expects a hang, crash or slowdown.
 
 Even with every fix applied the driver puts a hard timeout around every
@@ -33,6 +33,8 @@ from pyghmi.ipmi import command
 from pyghmi.ipmi.private import serversession
 from pyghmi.ipmi.private import session
 from pyghmi.ipmi.private import util
+
+from drydockd.common import exception
 
 LOG = logging.getLogger(__name__)
 
@@ -497,16 +499,67 @@ SERVER_FIXES = CLIENT_FIXES + ('server_cipher_suites',
                                'receive_ready_only')
 
 
+#: pyghmi's private names the fixes read or replace. pyproject.toml caps
+#: pyghmi below its next minor version; this catches a patch release
+#: that moved one anyway, before any fix half-applies.
+INTERNALS = {
+    command: ('Command.eventloop',),
+    serversession: ('ServerSession._handle_ipmi_packet',
+                    'ServerSession.create_open_session_response'),
+    session: ('KEEPALIVE_SESSIONS', 'WAITING_SESSIONS', '_io_graball',
+              '_io_recvfrom', '_io_wait', 'iosockets', 'Session.__init__',
+              'Session.awaitresponse', 'Session.process_pktqueue',
+              'Session.onlogon', 'Session._mark_broken',
+              'Session.wait_for_rsp', 'Session.initting_sessions',
+              'Session.bmc_handlers'),
+    util: ('_monotonic_time',),
+}
+
+
+def missing_internals():
+    """The ``module.name`` of every internal in :data:`INTERNALS` that
+    this pyghmi lacks (empty when all are there)."""
+    missing = []
+    for module, names in INTERNALS.items():
+        for name in names:
+            found = module
+            for part in name.split('.'):
+                found = getattr(found, part, None)
+            if found is None:
+                missing.append('%s.%s' % (module.__name__, name))
+    return missing
+
+
+def check_internals():
+    """Refuse to run on a pyghmi whose internals moved.
+
+    Daemons that drive or simulate BMCs call this at start-up.
+
+    :raises DrydockException: naming the installed version and what is
+        gone.
+    """
+    missing = missing_internals()
+    if missing:
+        from importlib import metadata
+        raise exception.DrydockException(
+            'pyghmi %s lacks internals drydock patches (%s); install the '
+            'pyghmi version pyproject.toml allows'
+            % (metadata.version('pyghmi'), ', '.join(missing)))
+
+
 def apply_fixes(names):
     """Apply the named fixes from :data:`FIXES`, each at most once.
 
     :param names: iterable of keys of :data:`FIXES`.
     :raises KeyError: for an unknown name, before anything is applied.
+    :raises DrydockException: when pyghmi's internals moved
+        (:func:`check_internals`).
     """
     names = list(names)
     unknown = [name for name in names if name not in FIXES]
     if unknown:
         raise KeyError(f'unknown pyghmi fixes: {", ".join(unknown)}')
+    check_internals()
     with _apply_lock:
         for name in names:
             if name not in _applied:

@@ -357,3 +357,27 @@ def test_apply_is_idempotent_and_rejects_typos():
 if __name__ == '__main__':
     _apply(sys.argv[2])
     globals()['scenario_' + sys.argv[1]](*sys.argv[3:])
+
+
+def test_the_installed_pyghmi_has_every_patched_internal():
+    assert pyghmi_compat.missing_internals() == []
+    pyghmi_compat.check_internals()
+
+
+def test_moved_internals_stop_a_daemon_at_start_up(tmp_path):
+    """A pyghmi release that moved what the fixes patch is refused before
+    any fix half-applies: ``drydockd all-in-one`` exits 1 with one line."""
+    shim = tmp_path / 'sitecustomize.py'
+    shim.write_text('from pyghmi.ipmi.private import session\n'
+                    'del session._io_wait\n')
+    config = tmp_path / 'drydock.conf'
+    config.write_text('[DEFAULT]\nstate_path = %s\n' % tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    result = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), 'drydockd'),
+         'all-in-one', '--config-file', str(config)],
+        capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 1, result.stderr
+    assert 'lacks internals drydock patches ' \
+        '(pyghmi.ipmi.private.session._io_wait)' in result.stderr
+    assert 'Traceback' not in result.stderr
