@@ -19,6 +19,8 @@ API version history:
           provision_nodes and destroy_nodes over the whole site);
           set_node_power takes dry_run; get_deployment_history takes
           limit and marker (keyset pages).
+    1.5 - get_deployment_history takes page_format ('json': a page's rows
+          as one JSON text, which the client decodes).
 
 Errors are the classes of :mod:`drydock_client.exceptions`, whatever the
 transport, with a one-line ``exc.message``. Nothing here imports
@@ -35,13 +37,14 @@ Example::
 """
 
 import getpass
+import json
 import re
 import time
 
 from drydock_client import exceptions
 
 # NOTE: must be in sync with drydockd.manager.manager.RPC_API_VERSION
-RPC_API_VERSION = '1.4'
+RPC_API_VERSION = '1.5'
 EXCHANGE = 'drydock'    # the manager's oslo.messaging control exchange
 TOPIC = 'drydock'
 FINAL_STATUSES = ('complete', 'terminated')
@@ -285,12 +288,19 @@ class Client:
                               limit=limit, marker=marker)
         if not self.can_send_version('1.4'):
             return self._send('1.0', 'get_deployment_history', query)
+        # From a 1.5 manager the rows come as JSON text, decoded here in C
+        # (the manager decodes and re-encodes nothing).
+        as_text = self.can_send_version('1.5')
+        version, extra = ('1.5', {'page_format': 'json'}) if as_text else (
+            '1.4', {})
         rows, marker = [], None
         while True:
-            page = self._send('1.4', 'get_deployment_history', query,
-                              limit=HISTORY_PAGE, marker=marker)
+            page = self._send(version, 'get_deployment_history', query,
+                              limit=HISTORY_PAGE, marker=marker, **extra)
             columns = page['columns']
-            rows.extend(dict(zip(columns, row)) for row in page['rows'])
+            page_rows = (json.loads(page['rows_json']) if as_text
+                         else page['rows'])
+            rows.extend(dict(zip(columns, row)) for row in page_rows)
             marker = page['next']
             if marker is None:
                 return rows

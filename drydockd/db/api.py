@@ -112,7 +112,8 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     def get_history_page(self, task_id, limit, marker=None, nodes=None,
-                         statuses=None, names=None, include_summary=False):
+                         statuses=None, names=None, include_summary=False,
+                         as_text=False):
         """One keyset page of :meth:`get_history`, in the API's form.
 
         :param limit: at most this many rows.
@@ -123,7 +124,8 @@ class Connection(abc.ABC):
         :returns: ``{'columns': [...], 'rows': [[...], ...], 'next':
             marker dict or None}``; values JSON-safe (times as
             ``2026-11-22T10:00:01.123456Z``), ``next`` None on the last
-            page.
+            page. With ``as_text``, ``rows_json`` (the rows as one JSON
+            text) instead of ``rows``.
         :raises: TaskNotFound.
         """
 

@@ -17,6 +17,8 @@ API version history (the client's docstring repeats it):
     1.3 - list_tasks takes limit and marker.
     1.4 - create_task takes all_nodes; set_node_power takes dry_run;
           get_deployment_history takes limit and marker.
+    1.5 - get_deployment_history takes page_format ('json': a page's
+          rows as one JSON text, ``rows_json``).
 """
 
 import logging
@@ -35,10 +37,11 @@ from drydockd.site import node_filter as node_filter_mod
 LOG = logging.getLogger(__name__)
 
 # NOTE: must be in sync with drydock_client.client.RPC_API_VERSION
-RPC_API_VERSION = '1.4'
+RPC_API_VERSION = '1.5'
 
 MAX_PAGE = 1000
 MAX_HISTORY_PAGE = 10000
+PAGE_FORMATS = ('rows', 'json')
 
 
 def _action(value):
@@ -114,10 +117,12 @@ class ManagerEndpoint:
     def get_deployment_history(self, context, task_id, nodes=None,
                                statuses=None, tasks_names=None,
                                include_summary=False, limit=None,
-                               marker=None):
+                               marker=None, page_format=None):
         """1.0: every row. 1.4 added ``limit`` and ``marker``: with either,
         one page of the rows after ``marker`` (the previous page's
-        ``next``, or its last row), as ``{columns, rows, next}``."""
+        ``next``, or its last row), as ``{columns, rows, next}``. 1.5 added
+        ``page_format='json'``: ``rows_json``, the rows as one JSON text
+        that the database wrote and nothing here decodes."""
         task_id = arguments.task_id(task_id)
         query = {
             'nodes': arguments.text_list('nodes', nodes, ints=True,
@@ -127,14 +132,17 @@ class ManagerEndpoint:
             'names': arguments.text_list('tasks_names', tasks_names),
             'include_summary': arguments.flag('include_summary',
                                               include_summary)}
-        if limit is None and marker is None:
+        as_text = page_format is not None and arguments.choice(
+            'page_format', page_format, PAGE_FORMATS) == 'json'
+        if limit is None and marker is None and not as_text:
             return [views.history_row(r)
                     for r in self.db.get_history(task_id, **query)]
         return self.db.get_history_page(
             task_id, arguments.page_limit(
                 'limit', MAX_HISTORY_PAGE if limit is None else limit,
                 MAX_HISTORY_PAGE),
-            marker=arguments.history_marker(marker), **query)
+            marker=arguments.history_marker(marker), as_text=as_text,
+            **query)
 
     @rpc_errors.api_method
     def stop_task(self, context, task_id):

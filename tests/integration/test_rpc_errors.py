@@ -39,7 +39,7 @@ def manager(tmp_path, pg_url, rabbit_vhost, daemons):
         cfg.CONF, url=conftest.RABBIT_URL % rabbit_vhost,
         allowed_remote_exmods=rpc.ALLOWED_EXMODS)
     raw = messaging.get_rpc_client(
-        transport, messaging.Target(topic='drydock', version='1.4'),
+        transport, messaging.Target(topic='drydock', version='1.5'),
         timeout=60)
     yield raw, client_lib.Client(transport, timeout=60, user='hostile'), \
         tmp_path / 'manager.log', pg_url

@@ -305,11 +305,12 @@ class Connection(api.Connection):
                                    include_summary)
 
     def get_history_page(self, task_id, limit, marker=None, nodes=None,
-                         statuses=None, names=None, include_summary=False):
+                         statuses=None, names=None, include_summary=False,
+                         as_text=False):
         with self._session() as session:
             self._check_task(session, task_id)
             return history_q.page(session, task_id, nodes, statuses, names,
-                                  include_summary, limit, marker)
+                                  include_summary, limit, marker, as_text)
 
     def apply_events(self, events):
         try:

@@ -18,6 +18,7 @@ import datetime
 import json
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from drydockd.db import models
 
@@ -86,46 +87,89 @@ def _row(r, include_summary):
 
 
 def page(session, task_id, nodes, statuses, names, include_summary, limit,
-         marker):
+         marker, as_text=False):
     """One page; see ``Connection.get_history_page``."""
     columns = list(PAGE_COLUMNS) + (['summary'] if include_summary else [])
-    rows = []
+    rows, rows_text, last, more = [], None, None, False
     in_surrogates = marker is not None and marker[1] == SURROGATE_NODE
     if not in_surrogates:
-        dialect = session.get_bind().dialect.name
-        stmt = _select(_page_columns(dialect, include_summary), task_id,
+        stmt = _select(_page_columns(session, include_summary), task_id,
                        nodes, statuses, names)
         if marker is not None:
             stmt = stmt.where(_after(marker))
-        # One row more than asked tells whether another page follows.
-        # Core, not the ORM: these are plain columns, and the ORM's row
-        # loading would cost as much as everything else on the page.
-        rows = [list(r) for r in session.connection().execute(
-            stmt.limit(limit + 1))]
-        for row in rows:
-            row[5:] = map(_decoded, row[5:])
-    if len(rows) <= limit and _surrogates_wanted(nodes, statuses):
+        if session.get_bind().dialect.name == 'postgresql':
+            rows_text, more, last = _aggregated(session, stmt, limit)
+        else:
+            rows, more = _listed(session, stmt, limit)
+            last = rows[-1] if more else None
+    if not more and _surrogates_wanted(nodes, statuses):
+        if rows_text is not None:
+            rows, rows_text = json.loads(rows_text), None
         after = marker[2] if in_surrogates else None
         extra = [{}] if include_summary else []
         rows.extend([name, SURROGATE_NODE, 'skipped', None, None, {}] + extra
                     for name in _missing(session, task_id, names, after,
                                          limit + 1 - len(rows)))
-    more = len(rows) > limit
-    del rows[limit:]
-    last = rows[-1] if more else None
-    return {'columns': columns, 'rows': rows,
-            'next': None if last is None else {
-                'time_start': last[3], 'node_id': last[1],
-                'task_name': last[0]}}
+        more = len(rows) > limit
+        del rows[limit:]
+        last = rows[-1] if more else None
+    if as_text:
+        body = {'rows_json': rows_text or json.dumps(rows)}
+    else:
+        body = {'rows': rows if rows_text is None else json.loads(rows_text)}
+    return dict(body, columns=columns, next=None if last is None else {
+        'time_start': last[3], 'node_id': last[1], 'task_name': last[0]})
 
 
-def _page_columns(dialect, include_summary):
-    columns = [H.deployment_graph_task_name,
-               sa.func.coalesce(H.node_id, SYNC_NODE), H.status,
-               _time_text(H.time_start, dialect),
-               _time_text(H.time_end, dialect), _json_text(H.custom)]
+def _listed(session, stmt, limit):
+    """Up to ``limit`` rows as lists, and whether more follow.
+
+    Core, not the ORM: these are plain columns, and the ORM's row loading
+    would cost as much as everything else on the page.
+    """
+    rows = [list(r) for r in session.connection().execute(
+        stmt.limit(limit + 1))]    # one more tells whether a page follows
+    for row in rows:
+        row[5:] = map(_decoded, row[5:])
+    return rows[:limit], len(rows) > limit
+
+
+def _aggregated(session, stmt, limit):
+    """PostgreSQL writes the page as one JSON text (``json_agg``).
+
+    Nothing is built per row in Python: the manager passes the text on
+    (RPC 1.5), and the reader decodes it in C. Returns the text, whether
+    more rows follow, and the page's last row (decoded, for the marker).
+    """
+    numbered = stmt.add_columns(sa.func.row_number().over(
+        order_by=models.HISTORY_ORDER).label('rn')).limit(limit + 1)
+    numbered = numbered.subquery()
+    row = sa.func.json_build_array(*[c for c in numbered.c if c.key != 'rn'])
+    rn = numbered.c.rn
+
+    def agg(*where):
+        return sa.cast(sa.func.json_agg(postgresql.aggregate_order_by(
+            row, rn)).filter(*where), sa.Text)
+
+    text, count, last = session.connection().execute(sa.select(
+        sa.func.coalesce(agg(rn <= limit), '[]'), sa.func.count(),
+        agg(rn == limit))).one()
+    more = count > limit
+    return text, more, json.loads(last)[0] if more else None
+
+
+def _page_columns(session, include_summary):
+    dialect = session.get_bind().dialect.name
+    # JSON columns as JSON where the database builds the page, else text.
+    json_column = _json_object if dialect == 'postgresql' else _json_text
+    columns = [H.deployment_graph_task_name.label('task_name'),
+               sa.func.coalesce(H.node_id, SYNC_NODE).label('node_id'),
+               H.status.label('status'),
+               _time_text(H.time_start, dialect).label('time_start'),
+               _time_text(H.time_end, dialect).label('time_end'),
+               json_column(H.custom)]
     if include_summary:
-        columns.append(_json_text(H.summary))
+        columns.append(json_column(H.summary))
     return columns
 
 
@@ -138,6 +182,14 @@ def _time_text(column, dialect):
     # SQLite keeps SQLAlchemy's text form, 2026-11-22 10:00:01.123456.
     return sa.func.replace(sa.cast(column, sa.Text), ' ', 'T',
                            type_=sa.Text).op('||')('Z')
+
+
+def _json_object(column):
+    """A JSON column as JSON, ``{}`` where it holds null (as
+    :func:`_decoded` reads it)."""
+    text = sa.func.nullif(sa.cast(column, sa.Text), 'null')
+    return sa.func.coalesce(sa.cast(text, postgresql.JSON),
+                            sa.literal_column("'{}'::json")).label(column.key)
 
 
 def _json_text(column):

@@ -5,6 +5,7 @@ their states through ``apply_events`` like the receiver does.
 """
 
 import datetime
+import json
 
 import conftest
 import pytest
@@ -224,10 +225,13 @@ def _marker(page):
             nxt['task_name'])
 
 
-def _pages(db, task_id, limit, **filters):
+def _pages(db, task_id, limit, as_text=False, **filters):
     pages, marker = [], None
     while True:
-        page = db.get_history_page(task_id, limit, marker=marker, **filters)
+        page = db.get_history_page(task_id, limit, marker=marker,
+                                   as_text=as_text, **filters)
+        if as_text:
+            page['rows'] = json.loads(page.pop('rows_json'))
         pages.append(page)
         if page['next'] is None:
             return pages
@@ -244,11 +248,14 @@ def _as_api_rows(page):
     {'include_summary': True},
 ])
 @pytest.mark.parametrize('limit', [1, 2, 3, 4, 100])
-def test_pages_add_up_to_the_whole_history(db, task_id, filters, limit):
+@pytest.mark.parametrize('as_text', [False, True])
+def test_pages_add_up_to_the_whole_history(db, task_id, filters, limit,
+                                           as_text):
     """Keyset pages, each after the previous page's last row, give every
-    row once, in order, surrogates included, for every page size; the
-    database writes times and the sync node exactly as the API does."""
-    pages = _pages(db, task_id, limit, **filters)
+    row once, in order, surrogates included, for every page size and both
+    forms (rows, or one JSON text); the database writes times and the sync
+    node exactly as the API does."""
+    pages = _pages(db, task_id, limit, as_text, **filters)
     assert all(len(p['rows']) == limit for p in pages[:-1])
     assert len(pages[-1]['rows']) <= limit
     walked = [r for p in pages for r in _as_api_rows(p)]

@@ -45,7 +45,7 @@ class Site:
         self.transport, self.topic = transport, conf.manager.topic
         self.api = client_lib.Client(transport, topic=self.topic,
                                      timeout=30, user=CTXT['user'])
-        target = messaging.Target(topic=conf.manager.topic, version='1.4')
+        target = messaging.Target(topic=conf.manager.topic, version='1.5')
         self.raw = messaging.get_rpc_client(transport, target, timeout=30)
 
     def stop(self):

@@ -6,6 +6,7 @@ exact keyword arguments sent. The server-side checks run a real
 oslo.messaging server over the in-process transport.
 """
 
+import json
 from unittest import mock
 
 from oslo_config import cfg
@@ -156,10 +157,11 @@ def test_get_deployment_history_page(transport):
                  task_id=5, limit=100, marker=marker)
 
 
-def test_get_deployment_history_fetches_every_page(transport):
-    """Without limit/marker a 1.4 client asks page after page, each after
-    the one before (its ``next``), until a page has no ``next``; rows come
-    back as dicts."""
+@pytest.mark.parametrize('cap', ['1.4', '1.5'])
+def test_get_deployment_history_fetches_every_page(transport, cap):
+    """Without limit/marker a client asks page after page, each after the
+    one before (its ``next``), until a page has no ``next``; rows come
+    back as dicts. From 1.5 a page's rows arrive as one JSON text."""
     size = client_lib.HISTORY_PAGE
     columns = ['task_name', 'node_id', 'time_start']
     rows = [['t', str(i), None] for i in range(2 * size + 3)]
@@ -167,19 +169,25 @@ def test_get_deployment_history_fetches_every_page(transport):
               'task_name': 't'},
              {'time_start': None, 'node_id': str(2 * size - 1),
               'task_name': 't'}, None]
-    api = client_lib.Client(transport)
-    with mock.patch.object(api.rpc, 'prepare', autospec=True) as prepare:
-        prepare.return_value.call.side_effect = [
-            {'columns': columns, 'rows': rows[i * size:(i + 1) * size],
-             'next': nexts[i]} for i in range(3)]
+
+    def body(part):
+        return ({'rows_json': json.dumps(part)} if cap == '1.5'
+                else {'rows': part})
+
+    api = client_lib.Client(transport, version_cap=cap, user=USER)
+    with mock.patch.object(transport, '_send', autospec=True) as send:
+        send.side_effect = [
+            dict(body(rows[i * size:(i + 1) * size]), columns=columns,
+                 next=nexts[i]) for i in range(3)]
         got = api.get_deployment_history(5, statuses=['pending'])
     assert got == [dict(zip(columns, r)) for r in rows]
-    calls = prepare.return_value.call.call_args_list
-    assert [c.kwargs['marker'] for c in calls] == [None] + nexts[:2]
-    assert {c.kwargs['limit'] for c in calls} == {size}
-    assert all(c.kwargs['statuses'] == ['pending'] for c in calls)
-    assert all(c == mock.call(version='1.4')
-               for c in prepare.call_args_list)
+    messages = [c.args[2] for c in send.call_args_list]
+    assert [m['args']['marker'] for m in messages] == [None] + nexts[:2]
+    assert {m['args']['limit'] for m in messages} == {size}
+    assert all(m['args']['statuses'] == ['pending'] for m in messages)
+    assert all(m['args'].get('page_format') == (
+        'json' if cap == '1.5' else None) for m in messages)
+    assert {m['version'] for m in messages} == {cap}
 
 
 def test_create_task_all_nodes(transport):
