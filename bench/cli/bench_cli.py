@@ -45,12 +45,11 @@ import uuid
 
 import psycopg2
 
-ADMIN_DSN = os.environ.get('DRYDOCK_TEST_PG',
-                           'host=127.0.0.1 port=5432 user=postgres '
-                           'dbname=postgres')
-PG_URL = 'postgresql+psycopg2://postgres@127.0.0.1:5432/%s'
-PG_DSN = 'host=127.0.0.1 port=5432 user=postgres dbname=%s'
-BIN = os.path.dirname(sys.executable)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from benchlib import BIN, PG_DSN, admin, copy_time, production_config, \
+    rabbitmqctl, start_daemon, stop  # noqa: E402
+
 NODES = [str(n) for n in range(1, 11)]
 GRAPH_TASKS = ['g%02d_%s' % (i, name) for i, name in enumerate(
     ('hiera', 'netconfig', 'repos', 'packages', 'ntp', 'storage', 'services',
@@ -75,10 +74,6 @@ def graph_snapshot():
                        'task_names': GRAPH_TASKS})
 
 
-def _ts(value):
-    return value.strftime('%Y-%m-%d %H:%M:%S.%f')
-
-
 def task_lines(first, last, graph):
     """COPY text lines of tasks ``first``..``last`` and their history."""
     tasks, history = io.StringIO(), io.StringIO()
@@ -88,14 +83,15 @@ def task_lines(first, last, graph):
         tasks.write('\t'.join((
             str(tid), str(uuid.UUID(int=tid)), 'deploy_nodes', 'complete',
             'success', 'Deployed 10 nodes', '0', '100',
-            'file:///srv/site.yaml', _ts(start), 'bench', _ts(end),
-            _ts(start), _ts(end), 'f', graph)) + '\n')
+            'file:///srv/site.yaml', copy_time(start), 'bench', copy_time(end),
+            copy_time(start), copy_time(end), 'f', graph)) + '\n')
         for n, node in enumerate(NODES):
             for i, name in enumerate(GRAPH_TASKS):
                 t0 = start + datetime.timedelta(seconds=i * 3 + n * 0.01)
                 t1 = t0 + datetime.timedelta(seconds=2.5)
                 history.write('%d\t%s\t%s\tready\t%s\t%s\t{}\t{}\n'
-                              % (tid, node, name, _ts(t0), _ts(t1)))
+                              % (tid, node, name, copy_time(t0),
+                                 copy_time(t1)))
     tasks.seek(0)
     history.seek(0)
     return tasks, history
@@ -124,49 +120,6 @@ def load(dbname, first, last):
             cur.execute('VACUUM ANALYZE deployment_history')
     finally:
         conn.close()
-
-
-def admin(sql):
-    conn = psycopg2.connect(ADMIN_DSN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(sql)
-    conn.close()
-
-
-def rabbitmqctl(*args):
-    return subprocess.run(['rabbitmqctl', '-q'] + list(args),
-                          capture_output=True, text=True, timeout=60,
-                          check=True)
-
-
-def write_config(path, dbname, vhost):
-    state = os.path.dirname(path)
-    with open(path, 'w') as f:
-        f.write('[DEFAULT]\n'
-                'transport_url = rabbit://guest:guest@127.0.0.1:5672/%s\n'
-                'work_transport_url = amqp://guest:guest@127.0.0.1:5672/%s\n'
-                'state_path = %s\n\n[database]\nconnection = %s\n'
-                % (vhost, vhost, state, PG_URL % dbname))
-    return path
-
-
-def start_daemon(role, config, state):
-    log = open(os.path.join(state, role + '.log'), 'w')
-    proc = subprocess.Popen([os.path.join(BIN, 'drydockd'), role,
-                             '--config-file', config],
-                            stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with open(log.name) as f:
-            if 'Ready:' in f.read():
-                return proc
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    with open(log.name) as f:
-        raise SystemExit('drydockd %s did not start:\n%s'
-                         % (role, f.read()[-2000:]))
 
 
 def time_process(argv, runs):
@@ -289,7 +242,8 @@ def run(args):
     dbname, vhost = 'drydock_bench_%s' % tag, 'drydock-bench-%s' % tag
     state = args.state or '/tmp/drydock-bench-%s' % tag
     os.makedirs(state, exist_ok=True)
-    config = write_config(os.path.join(state, 'drydock.conf'), dbname, vhost)
+    config = production_config(os.path.join(state, 'drydock.conf'), dbname,
+                               vhost)
     admin('CREATE DATABASE %s' % dbname)
     rabbitmqctl('add_vhost', vhost)
     rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*')
@@ -300,7 +254,8 @@ def run(args):
                         config, 'db', 'upgrade'], check=True,
                        capture_output=True)
         for role in ('manager', 'receiver'):
-            daemons.append(start_daemon(role, config, state))
+            daemons.append(start_daemon(
+                role, config, os.path.join(state, role + '.log')))
         from drydockd.conf import config as conf_mod
         conf = conf_mod.parse_args(['--config-file', config])
         loaded = 0
@@ -318,8 +273,7 @@ def run(args):
                 print(results['cli'], flush=True)
     finally:
         for proc in daemons:
-            proc.terminate()
-            proc.wait(30)
+            stop(proc)
         if not args.keep:
             from drydockd.db.sqlalchemy import engine
             engine.dispose_all()

@@ -44,16 +44,13 @@ import time
 import uuid
 import warnings
 
-import psycopg2
 import sqlalchemy as sa
 
-ADMIN_DSN = os.environ.get('DRYDOCK_TEST_PG',
-                           'host=127.0.0.1 port=5432 user=postgres '
-                           'dbname=postgres')
-PG_URL = 'postgresql+psycopg2://postgres@127.0.0.1:5432/%s'
-AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672/%s'
-RABBIT_URL = 'rabbit://guest:guest@127.0.0.1:5672/%s'
-BIN = os.path.dirname(sys.executable)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from benchlib import BIN, PG_URL, RABBIT_URL, admin, production_config, \
+    rabbitmqctl, rss_mb, start_daemon, stop  # noqa: E402
+
 TASKS = 50
 STAGES = (17, 34)
 ROLES = ('manager', 'executor', 'receiver')
@@ -99,22 +96,6 @@ def message_sizes(doc):
 
 # -- environment ------------------------------------------------------------
 
-def rabbitmqctl(*args):
-    result = subprocess.run(['rabbitmqctl', '-q'] + list(args),
-                            capture_output=True, text=True, timeout=120)
-    if result.returncode:
-        raise SystemExit('rabbitmqctl %s failed: %s' % (args[0],
-                                                        result.stderr))
-
-
-def admin(sql):
-    conn = psycopg2.connect(ADMIN_DSN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(sql)
-    conn.close()
-
-
 class Deployment:
     """A fresh vhost, database and manager/executor/receiver processes."""
 
@@ -127,46 +108,24 @@ class Deployment:
         rabbitmqctl('set_permissions', '-p', self.vhost, 'guest', '.*', '.*',
                     '.*')
         admin('CREATE DATABASE %s' % self.db)
-        self.config = os.path.join(workdir, 'drydock-%s.conf' % tag)
-        with open(self.config, 'w') as f:
-            f.write('[DEFAULT]\ntransport_url = %s\nwork_transport_url = %s\n'
-                    'state_path = %s\nhost = bench\n[database]\n'
-                    'connection = %s\n[manager]\nrpc_timeout = 600\n'
-                    % (RABBIT_URL % self.vhost, AMQP_URL % self.vhost,
-                       workdir, PG_URL % self.db))
+        self.config = production_config(
+            os.path.join(workdir, 'drydock-%s.conf' % tag), self.db,
+            self.vhost, DEFAULT={'host': 'bench'},
+            manager={'rpc_timeout': 600})
         subprocess.run([os.path.join(BIN, 'drydock-manage'), '--config-file',
                         self.config, 'db', 'upgrade'], check=True,
                        capture_output=True, timeout=120)
-        self.procs = {}
-        for role in ROLES:
-            log = open(os.path.join(workdir, '%s-%s.log' % (role, tag)), 'w')
-            self.procs[role] = (subprocess.Popen(
-                [os.path.join(BIN, 'drydockd'), role, '--config-file',
-                 self.config], stdout=log, stderr=subprocess.STDOUT), log)
-        for role, (proc, log) in self.procs.items():
-            deadline = time.monotonic() + 60
-            while 'Ready:' not in open(log.name).read():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit('%s did not start:\n%s' % (
-                        role, open(log.name).read()[-3000:]))
-                time.sleep(0.1)
+        self.procs = {role: start_daemon(role, self.config, os.path.join(
+            workdir, '%s-%s.log' % (role, tag))) for role in ROLES}
         self.engine = sa.create_engine(PG_URL % self.db)
 
     def peak_rss_mb(self):
-        out = {}
-        for role, (proc, _) in self.procs.items():
-            with open('/proc/%d/status' % proc.pid) as f:
-                for line in f:
-                    if line.startswith('VmHWM:'):
-                        out[role] = int(line.split()[1]) / 1024
-        return out
+        return {role: rss_mb(proc.pid, 'VmHWM')
+                for role, proc in self.procs.items()}
 
     def close(self):
-        for proc, log in self.procs.values():
-            proc.terminate()
-        for proc, log in self.procs.values():
-            proc.wait(60)
-            log.close()
+        for proc in self.procs.values():
+            stop(proc)
         self.engine.dispose()
         admin('DROP DATABASE IF EXISTS %s WITH (FORCE)' % self.db)
         rabbitmqctl('delete_vhost', self.vhost)

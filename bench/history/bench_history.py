@@ -16,7 +16,8 @@ rows). This measures, on the production configuration:
 - **Phases.** ``--readers`` reader processes start together and each
   reads the whole history once through ``drydock_client.client``:
   *baseline*, the unpaged single call (a client capped at 1.3 sends the
-  1.0 call), then *paged*, the 1.4 client fetching every page. Beside
+  1.0 call), then the 1.4 client fetching every page as rows, then the
+  1.5 client fetching every page as the JSON text PostgreSQL wrote. Beside
   the readers, one ``list_tasks`` call (``--limit 50``) shows whether
   the manager still answers others.
 
@@ -49,23 +50,17 @@ import warnings
 
 import psycopg2
 
-ADMIN_DSN = os.environ.get('DRYDOCK_TEST_PG',
-                           'host=127.0.0.1 port=5432 user=postgres '
-                           'dbname=postgres')
-PG_URL = 'postgresql+psycopg2://postgres@127.0.0.1:5432/%s'
-PG_DSN = 'host=127.0.0.1 port=5432 user=postgres dbname=%s'
-RABBIT_URL = 'rabbit://guest:guest@127.0.0.1:5672/%s'
-BIN = os.path.dirname(sys.executable)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from benchlib import BIN, PG_DSN, RABBIT_URL, admin, copy_time, cpu_s, \
+    production_config, rabbitmqctl, rss_mb, start_daemon, stop  # noqa: E402
+
 EPOCH = datetime.datetime(2026, 1, 1)
 TASK_ID = 1
 CTXT = {'user': 'bench'}
 READ_TIMEOUT = 300
 TARGET_READ_S = 3.0
 TARGET_RSS_MB = 300
-
-
-def _ts(value):
-    return value.strftime('%Y-%m-%d %H:%M:%S.%f')
 
 
 def load(dbname, nodes, tasks):
@@ -80,8 +75,8 @@ def load(dbname, nodes, tasks):
     task = '\t'.join((
         str(TASK_ID), str(uuid.UUID(int=TASK_ID)), 'deploy_nodes',
         'complete', 'success', 'Deployed', '0', '100',
-        'file:///srv/site.yaml', _ts(EPOCH), 'bench', _ts(end), _ts(EPOCH),
-        _ts(end), 'f', graph)) + '\n'
+        'file:///srv/site.yaml', copy_time(EPOCH), 'bench', copy_time(end),
+        copy_time(EPOCH), copy_time(end), 'f', graph)) + '\n'
     history = io.StringIO()
     for n, uid in enumerate(uids):
         for i, name in enumerate(names):
@@ -95,7 +90,8 @@ def load(dbname, nodes, tasks):
                 custom = '{"error_msg": "%s exited 1 on node %s"}' % (
                     name, uid)
             history.write('%d\t%s\t%s\t%s\t%s\t%s\t%s\t{}\n' % (
-                TASK_ID, uid, name, status, _ts(t0), _ts(t1), custom))
+                TASK_ID, uid, name, status, copy_time(t0), copy_time(t1),
+                custom))
     history.seek(0)
     conn = psycopg2.connect(PG_DSN % dbname)
     try:
@@ -118,72 +114,6 @@ def load(dbname, nodes, tasks):
     finally:
         conn.close()
     return nodes * tasks
-
-
-def admin(sql):
-    conn = psycopg2.connect(ADMIN_DSN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(sql)
-    conn.close()
-
-
-def rabbitmqctl(*args):
-    return subprocess.run(['rabbitmqctl', '-q'] + list(args),
-                          capture_output=True, text=True, timeout=60,
-                          check=True)
-
-
-def write_config(path, dbname, vhost):
-    with open(path, 'w') as f:
-        f.write('[DEFAULT]\ntransport_url = %s\n'
-                'work_transport_url = amqp://guest:guest@127.0.0.1:5672/%s\n'
-                'state_path = %s\n\n[database]\nconnection = %s\n'
-                % (RABBIT_URL % vhost, vhost, os.path.dirname(path),
-                   PG_URL % dbname))
-    return path
-
-
-def start_manager(config, log_path):
-    log = open(log_path, 'w')
-    proc = subprocess.Popen([os.path.join(BIN, 'drydockd'), 'manager',
-                             '--config-file', config],
-                            stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with open(log_path) as f:
-            if 'Ready:' in f.read():
-                return proc
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    with open(log_path) as f:
-        raise SystemExit('drydockd manager did not start:\n%s'
-                         % f.read()[-2000:])
-
-
-def stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def cpu_s(pid):
-    """User plus system CPU seconds a process has used."""
-    with open('/proc/%d/stat' % pid) as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
-
-
-def rss_mb(pid, field='VmRSS'):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
 
 
 class RssSampler(threading.Thread):
@@ -252,7 +182,8 @@ def reader(url, version_cap, barrier, results, bystander, page_rows):
 
 def phase(name, config, state, url, readers, version_cap, page_rows=None):
     """Fresh manager, ``readers`` concurrent whole reads + one list."""
-    manager = start_manager(config, os.path.join(state, name + '.log'))
+    manager = start_daemon('manager', config,
+                           os.path.join(state, name + '.log'))
     try:
         idle = rss_mb(manager.pid)
         ctx = multiprocessing.get_context('spawn')
@@ -327,7 +258,8 @@ def run(args):
     dbname, vhost = 'drydock_bench_%s' % tag, 'drydock-bench-%s' % tag
     state = args.state or '/tmp/drydock-bench-history-%s' % tag
     os.makedirs(state, exist_ok=True)
-    config = write_config(os.path.join(state, 'drydock.conf'), dbname, vhost)
+    config = production_config(os.path.join(state, 'drydock.conf'), dbname,
+                               vhost)
     admin('CREATE DATABASE %s' % dbname)
     rabbitmqctl('add_vhost', vhost)
     rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*')
@@ -343,7 +275,8 @@ def run(args):
         results = []
         for tag, name, cap in (
                 ('baseline', 'baseline: unpaged single call (1.0)', '1.3'),
-                ('paged', 'paged (1.4), every page fetched', None)):
+                ('paged14', 'paged (1.4), pages of rows', '1.4'),
+                ('paged', 'paged (1.5), pages as JSON text', None)):
             results.append(phase(tag, config, state, url, args.readers,
                                  cap, args.page_rows))
             results[-1]['phase'] = name

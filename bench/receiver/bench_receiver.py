@@ -67,11 +67,10 @@ import tempfile
 import time
 import uuid
 
-PG_ADMIN_DSN = os.environ.get('DRYDOCK_BENCH_PG',
-                              'host=127.0.0.1 port=5432 user=postgres '
-                              'dbname=postgres')
-PG_URL = 'postgresql+psycopg2://postgres@127.0.0.1:5432/%s'
-AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672/%s'
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from benchlib import AMQP_URL, PG_URL, admin, rabbitmqctl  # noqa: E402
+
 SENT_HEADER = 'x-bench-sent'
 ENTRIES_HEADER = 'x-bench-entries'
 BASE_TIME = datetime.datetime(2026, 11, 22, 10, 0, 0)
@@ -79,36 +78,14 @@ BASE_TIME = datetime.datetime(2026, 11, 22, 10, 0, 0)
 
 # -- environment: vhost, databases, config ------------------------------------
 
-def rabbitmqctl(*args):
-    result = subprocess.run(['rabbitmqctl', '-q'] + list(args),
-                            capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        raise SystemExit('rabbitmqctl %s failed: %s'
-                         % (' '.join(args), result.stderr.strip()))
-    return result.stdout
-
-
-def _pg_admin():
-    import psycopg2
-    conn = psycopg2.connect(PG_ADMIN_DSN, connect_timeout=5)
-    conn.autocommit = True
-    return conn
-
-
 def create_database():
     name = 'drydock_bench_%s' % uuid.uuid4().hex[:10]
-    conn = _pg_admin()
-    with conn.cursor() as cur:
-        cur.execute('CREATE DATABASE %s' % name)
-    conn.close()
+    admin('CREATE DATABASE %s' % name)
     return name
 
 
 def drop_database(name):
-    conn = _pg_admin()
-    with conn.cursor() as cur:
-        cur.execute('DROP DATABASE IF EXISTS %s WITH (FORCE)' % name)
-    conn.close()
+    admin('DROP DATABASE IF EXISTS %s WITH (FORCE)' % name)
 
 
 def write_config(path, db_url, vhost, batch_size=None, window_ms=None):

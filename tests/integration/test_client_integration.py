@@ -31,11 +31,7 @@ DESIGN = 'file://' + conftest.DEMO_SITE
 def deployment(tmp_path, pg_url, rabbit_vhost, daemons):
     config = conftest.production_config(tmp_path / 'drydock.conf', pg_url,
                                         rabbit_vhost)
-    migrated = subprocess.run(
-        [os.path.join(conftest.BIN, 'drydock-manage'), '--config-file',
-         config, 'db', 'upgrade'], capture_output=True, text=True,
-        timeout=120)
-    assert migrated.returncode == 0, migrated.stderr
+    conftest.migrate(config)
     for role in ('manager', 'executor', 'receiver'):
         daemons(role, config, tmp_path / (role + '.log')).wait_ready()
     yield conftest.RABBIT_URL % rabbit_vhost

@@ -15,6 +15,15 @@ def _manage(config, *args):
         list(args), capture_output=True, text=True, timeout=120)
 
 
+def _replay_all(config, conn, count):
+    """``dead-letters replay`` moves every dead letter back to its queue."""
+    replayed = _manage(config, 'dead-letters', 'replay')
+    assert replayed.returncode == 0, replayed.stderr
+    assert 'replayed %d messages' % count in replayed.stdout
+    assert _depth(conn, 'drydock.receiver.dead') == 0
+    assert _depth(conn, 'drydock.receiver') == count
+
+
 def _depth(conn, name):
     channel = conn.channel()
     try:
@@ -68,11 +77,7 @@ def test_dead_letter_list_and_replay(tmp_path, pg_url, rabbit_vhost,
         assert '3 dead letters in drydock.receiver.dead' in listed.stdout
         assert _depth(conn, 'drydock.receiver.dead') == 3
 
-        replayed = _manage(config, 'dead-letters', 'replay')
-        assert replayed.returncode == 0, replayed.stderr
-        assert 'replayed 3 messages' in replayed.stdout
-        assert _depth(conn, 'drydock.receiver.dead') == 0
-        assert _depth(conn, 'drydock.receiver') == 3
+        _replay_all(config, conn, 3)
 
     log = (tmp_path / 'receiver.log').read_text()
     assert 'unknown task no-such-task' in log
@@ -134,11 +139,7 @@ def test_json_dead_letters_are_listed_and_replayed(tmp_path, pg_url,
         assert all(size > 40 for size in sizes)
         assert _depth(conn, 'drydock.receiver.dead') == 3
 
-        replayed = _manage(config, 'dead-letters', 'replay')
-        assert replayed.returncode == 0, replayed.stderr
-        assert 'replayed 3 messages' in replayed.stdout
-        assert _depth(conn, 'drydock.receiver.dead') == 0
-        assert _depth(conn, 'drydock.receiver') == 3
+        _replay_all(config, conn, 3)
         # Replayed bodies are the originals, byte for byte decodable JSON.
         channel = conn.channel()
         queue = entities.work_queue('drydock.receiver')(channel)

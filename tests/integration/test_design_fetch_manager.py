@@ -22,11 +22,7 @@ def test_sigterm_stops_a_manager_inside_a_slow_fetch(tmp_path, pg_url,
                                                      rabbit_vhost, daemons):
     config = conftest.production_config(tmp_path / 'drydock.conf', pg_url,
                                         rabbit_vhost)
-    migrated = subprocess.run(
-        [os.path.join(conftest.BIN, 'drydock-manage'), '--config-file',
-         config, 'db', 'upgrade'], capture_output=True, text=True,
-        timeout=120)
-    assert migrated.returncode == 0, migrated.stderr
+    conftest.migrate(config)
     manager = daemons('manager', config, tmp_path / 'manager.log')
     manager.wait_ready()
 

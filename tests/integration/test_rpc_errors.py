@@ -7,8 +7,6 @@ is ``InternalError`` with a reference, and only the manager's log holds
 the traceback.
 """
 
-import os
-import subprocess
 
 import oslo_messaging as messaging
 import psycopg2
@@ -28,11 +26,7 @@ CTXT = {'user': 'hostile'}
 def manager(tmp_path, pg_url, rabbit_vhost, daemons):
     config = conftest.production_config(tmp_path / 'drydock.conf', pg_url,
                                         rabbit_vhost)
-    migrated = subprocess.run(
-        [os.path.join(conftest.BIN, 'drydock-manage'), '--config-file',
-         config, 'db', 'upgrade'], capture_output=True, text=True,
-        timeout=120)
-    assert migrated.returncode == 0, migrated.stderr
+    conftest.migrate(config)
     daemons('manager', config, tmp_path / 'manager.log').wait_ready()
     rpc.register_opts(cfg.CONF)
     transport = messaging.get_rpc_transport(

@@ -118,28 +118,20 @@ def scenario_mixed(base_port, live, dead_port, dead, seconds):
     done, last = [0], [time.monotonic()]
     stop = time.monotonic() + float(seconds)
 
-    def live_work(port):
+    def work(port, live):
         while time.monotonic() < stop:
             try:
                 _status(port)
             except Exception:  # noqa: BLE001,S112 - only progress counts
                 continue
-            done[0] += 1
-            last[0] = time.monotonic()
+            if live:
+                done[0] += 1
+                last[0] = time.monotonic()
 
-    def dead_work(port):
-        while time.monotonic() < stop:
-            try:
-                _status(port)
-            except Exception:  # noqa: BLE001,S112 - expected to fail
-                continue
-
-    for i in range(int(live)):
-        threading.Thread(target=live_work, args=(int(base_port) + i,),
-                         daemon=True).start()
-    for i in range(int(dead)):
-        threading.Thread(target=dead_work, args=(int(dead_port) + i,),
-                         daemon=True).start()
+    ports = [(int(base_port) + i, True) for i in range(int(live))] + [
+        (int(dead_port) + i, False) for i in range(int(dead))]
+    for port, alive in ports:
+        threading.Thread(target=work, args=(port, alive), daemon=True).start()
     while time.monotonic() < stop:
         time.sleep(0.2)
         if time.monotonic() - last[0] > 3:

@@ -1,0 +1,115 @@
+"""What the benchmarks share: the local services and drydock's processes.
+
+Each benchmark runs as a script (``python bench/<name>/bench_<x>.py``)
+and puts this directory on ``sys.path`` to import this module. The
+services are the ones the integration tests use: RabbitMQ at
+127.0.0.1:5672 (guest/guest, ``rabbitmqctl`` on PATH) and PostgreSQL at
+127.0.0.1:5432 (user postgres, trust).
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import psycopg2
+
+ADMIN_DSN = os.environ.get('DRYDOCK_TEST_PG',
+                           'host=127.0.0.1 port=5432 user=postgres '
+                           'dbname=postgres')
+PG_URL = 'postgresql+psycopg2://postgres@127.0.0.1:5432/%s'
+PG_DSN = 'host=127.0.0.1 port=5432 user=postgres dbname=%s'
+AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672/%s'
+RABBIT_URL = 'rabbit://guest:guest@127.0.0.1:5672/%s'
+# The virtualenv's bin, where drydockd, drydock2 and drydock-manage are.
+BIN = os.path.dirname(sys.executable)
+
+
+def admin(sql):
+    """One statement on the ``postgres`` database, outside a transaction
+    (CREATE/DROP DATABASE)."""
+    conn = psycopg2.connect(ADMIN_DSN)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(sql)
+    conn.close()
+
+
+def rabbitmqctl(*args):
+    """Run ``rabbitmqctl``; stop the benchmark with its error if it fails."""
+    result = subprocess.run(['rabbitmqctl', '-q'] + list(args),
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise SystemExit('rabbitmqctl %s failed: %s'
+                         % (' '.join(args), result.stderr.strip()))
+    return result.stdout
+
+
+def production_config(path, dbname, vhost, **groups):
+    """A config file for RabbitMQ (both planes in ``vhost``) and the
+    PostgreSQL database ``dbname``; ``groups`` adds ``{group: {opt:
+    value}}`` sections. Returns ``path``."""
+    sections = {'DEFAULT': {'transport_url': RABBIT_URL % vhost,
+                            'work_transport_url': AMQP_URL % vhost,
+                            'state_path': os.path.dirname(path)},
+                'database': {'connection': PG_URL % dbname}}
+    for group, options in groups.items():
+        sections.setdefault(group, {}).update(options)
+    with open(path, 'w') as f:
+        for group, options in sections.items():
+            f.write('[%s]\n' % group)
+            f.writelines('%s = %s\n' % item for item in options.items())
+            f.write('\n')
+    return path
+
+
+def start_daemon(role, config, log_path, timeout=60):
+    """``drydockd <role>``, once its log says it is ready."""
+    log = open(log_path, 'w')
+    proc = subprocess.Popen([os.path.join(BIN, 'drydockd'), role,
+                             '--config-file', config],
+                            stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(log_path) as f:
+            if 'Ready:' in f.read():
+                return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    stop(proc)
+    with open(log_path) as f:
+        raise SystemExit('drydockd %s did not start:\n%s'
+                         % (role, f.read()[-2000:]))
+
+
+def stop(proc):
+    """SIGTERM, then SIGKILL after 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def cpu_s(pid):
+    """User plus system CPU seconds a process has used."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def rss_mb(pid, field='VmRSS'):
+    """A process's resident memory (``VmHWM``: its peak) in MB."""
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def copy_time(value):
+    """A datetime as PostgreSQL's COPY text reads it."""
+    return value.strftime('%Y-%m-%d %H:%M:%S.%f')
