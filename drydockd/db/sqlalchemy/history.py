@@ -18,7 +18,6 @@ import datetime
 import json
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from drydockd.db import models
 
@@ -141,6 +140,7 @@ def _aggregated(session, stmt, limit):
     (RPC 1.5), and the reader decodes it in C. Returns the text, whether
     more rows follow, and the page's last row (decoded, for the marker).
     """
+    from sqlalchemy.dialects import postgresql  # not for SQLite's CLI reads
     numbered = stmt.add_columns(sa.func.row_number().over(
         order_by=models.HISTORY_ORDER).label('rn')).limit(limit + 1)
     numbered = numbered.subquery()
@@ -188,7 +188,7 @@ def _json_object(column):
     """A JSON column as JSON, ``{}`` where it holds null (as
     :func:`_decoded` reads it)."""
     text = sa.func.nullif(sa.cast(column, sa.Text), 'null')
-    return sa.func.coalesce(sa.cast(text, postgresql.JSON),
+    return sa.func.coalesce(sa.cast(text, sa.JSON),
                             sa.literal_column("'{}'::json")).label(column.key)
 
 
