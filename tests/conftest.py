@@ -156,10 +156,14 @@ def embedded_config(tmp_path):
                         receiver={'batch_window_ms': 20})
 
 
-def production_config(path, pg, vhost, **extra):
-    """Config for RabbitMQ (both planes) and PostgreSQL."""
-    groups = {'DEFAULT': {'transport_url': RABBIT_URL % vhost,
-                          'work_transport_url': AMQP_URL % vhost,
+def production_config(path, pg, vhost, broker=None, **extra):
+    """Config for RabbitMQ (both planes) and PostgreSQL; ``broker``: an
+    extra node of the test's own (``rabbit_nodes.RabbitNode``) instead of
+    the shared one."""
+    groups = {'DEFAULT': {'transport_url': (broker.rabbit_url(vhost) if broker
+                                            else RABBIT_URL % vhost),
+                          'work_transport_url': (broker.url(vhost) if broker
+                                                 else AMQP_URL % vhost),
                           'state_path': os.path.dirname(str(path))},
               'database': {'connection': pg},
               'executor': {'report_interval': 0.05},

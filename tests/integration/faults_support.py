@@ -110,7 +110,8 @@ def migrate(config):
 class Site:
     """One deployment's config, database, vhost and daemons."""
 
-    def __init__(self, workdir, pg_url, vhost, daemons, receiver_extra=None):
+    def __init__(self, workdir, pg_url, vhost, daemons, receiver_extra=None,
+                 broker=None):
         os.makedirs(str(workdir), exist_ok=True)
         self.workdir = workdir
         self.pg_url = pg_url
@@ -119,13 +120,14 @@ class Site:
         # 200 nodes and the master may be busy at once; the default cap
         # (200) would serialise one node behind the others.
         self.config = conftest.production_config(
-            workdir / 'drydock.conf', pg_url, vhost,
+            workdir / 'drydock.conf', pg_url, vhost, broker=broker,
             graph={'max_busy_nodes': 250})
         self.receiver_config = self.config
         if receiver_extra:
             self.receiver_config = conftest.production_config(
                 workdir / 'receiver.conf', pg_url, vhost, **receiver_extra)
         self.engine = sa.create_engine(pg_url, poolclass=sa_pool.NullPool)
+        self.broker = broker
         self.started = []
         self.receiver = None
         self.receiver_starts = 0
@@ -191,7 +193,8 @@ class Site:
             state = deployment_state(self.engine, self.task['id'])
             if state['task'] in ('complete', 'terminated') \
                     and not state['open_rows'] \
-                    and queue_depth(self.vhost, RECEIVER_QUEUE) == 0:
+                    and queue_depth(self.vhost, RECEIVER_QUEUE,
+                                    self.broker) == 0:
                 return time.monotonic()
             if self.receiver is not None \
                     and self.receiver.proc.poll() is not None:
@@ -314,10 +317,12 @@ def rabbitmqctl(*args, timeout=120):
     return result.stdout
 
 
-def queue_depth(vhost, name):
-    """Ready + unacknowledged messages of a queue (None if absent)."""
-    out = rabbitmqctl('list_queues', '-p', vhost, '--no-table-headers',
-                      'name', 'messages')
+def queue_depth(vhost, name, broker=None):
+    """Ready + unacknowledged messages of a queue (None if absent), on the
+    shared broker or on ``broker`` (a test's own node)."""
+    args = ('list_queues', '-p', vhost, '--no-table-headers', 'name',
+            'messages')
+    out = broker.ctl(*args) if broker else rabbitmqctl(*args)
     for line in out.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[0] == name:

@@ -17,8 +17,8 @@ design in its own database and vhost, run first in the same test; 3 with
 the rows of its own first application. Random choices are seeded; the
 seed is printed (set DRYDOCK_FAULT_SEED to replay a run).
 
-Note: test 2 stops the whole RabbitMQ application for a few seconds, so
-other suites using the broker at the same time see an outage too.
+Test 2 stops a RabbitMQ node of its own (tests/rabbit_nodes.py), never
+the shared broker other suites use.
 """
 
 import datetime
@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 import conftest
 import faults_support as fs
+import rabbit_nodes
 
 SEED = int(os.environ.get('DRYDOCK_FAULT_SEED', random.randrange(1 << 30)))
 DURATION = 1.8        # seconds per shell task: ~20 s per deployment
@@ -147,23 +148,31 @@ def test_receiver_killed_three_times(tmp_path, pg_url, rabbit_vhost,
 
 # -- 2 ------------------------------------------------------------------------
 
-def test_rabbitmq_restart_mid_deployment(tmp_path, pg_url, rabbit_vhost,
-                                         reference_env, daemons, design,
-                                         rng):
+@pytest.fixture
+def own_broker():
+    node = rabbit_nodes.RabbitNode().start()
+    yield node
+    node.stop()
+
+
+def test_rabbitmq_restart_mid_deployment(tmp_path, pg_url, reference_env,
+                                         daemons, design, rng, own_broker):
     expected = reference_run(tmp_path, design, reference_env, daemons)
 
-    site = fs.Site(tmp_path / 'restart', pg_url, rabbit_vhost, daemons)
+    vhost = own_broker.add_vhost('drydock-restart')
+    site = fs.Site(tmp_path / 'restart', pg_url, vhost, daemons,
+                   broker=own_broker)
     site.start()
     site.create(design)
     time.sleep(rng.uniform(4, 9))
     before = fs.deployment_state(site.engine, site.task['id'])
     down = time.monotonic()
-    fs.rabbitmqctl('stop_app')
+    own_broker.ctl('stop_app')
     try:
         time.sleep(3)
     finally:
-        fs.rabbitmqctl('start_app')
-        fs.rabbitmqctl('await_startup')
+        own_broker.ctl('start_app')
+        own_broker.ctl('await_startup')
     print('RabbitMQ down for %.1f s, at %r'
           % (time.monotonic() - down, before))
     assert before['task'] not in ('complete', 'terminated')

@@ -7,23 +7,16 @@ run (collecting one unit test module is enough: services come first).
 """
 
 import os
-import shutil
 import socket
 import subprocess
-import tempfile
 import uuid
 
 import pytest
 
 import conftest
+import rabbit_nodes
 
 PG_VERSION = sorted(os.listdir('/etc/postgresql'))[-1]
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def _answers(port):
@@ -35,35 +28,18 @@ def _answers(port):
 @pytest.fixture
 def rabbit_node():
     """Environment naming a RabbitMQ node that is not running."""
-    base = tempfile.mkdtemp(prefix='drydock-rabbit-')
-    port, dist = _free_port(), _free_port()
-    name = 'drydock-svc-%s@localhost' % uuid.uuid4().hex[:6]
-    with open(os.path.join(base, 'rabbitmq.conf'), 'w') as f:
-        f.write('listeners.tcp.local = 127.0.0.1:%d\n' % port)
-    env = {'RABBITMQ_NODENAME': name,
-           'RABBITMQ_CONFIG_FILE': os.path.join(base, 'rabbitmq'),
-           'RABBITMQ_DIST_PORT': str(dist),
-           'RABBITMQ_MNESIA_BASE': os.path.join(base, 'mnesia'),
-           'RABBITMQ_LOG_BASE': os.path.join(base, 'log'),
-           'RABBITMQ_PID_FILE': os.path.join(base, 'node.pid'),
-           'RABBITMQ_ENABLED_PLUGINS_FILE': os.path.join(base, 'plugins'),
-           'RABBITMQ_FEATURE_FLAGS_FILE': os.path.join(base, 'flags'),
-           'DRYDOCK_RABBIT_PORT': str(port)}
-    for sub in ('mnesia', 'log'):
-        os.mkdir(os.path.join(base, sub))
-    subprocess.run(['chown', '-R', 'rabbitmq:rabbitmq', base], check=True)
-    assert not _answers(port)
-    yield env, port
-    subprocess.run(['rabbitmqctl', '-n', name, 'stop'], capture_output=True,
-                   timeout=120)
-    shutil.rmtree(base, ignore_errors=True)
+    node = rabbit_nodes.RabbitNode()
+    node.prepare()
+    assert not _answers(node.port)
+    yield dict(node.env(), DRYDOCK_RABBIT_PORT=str(node.port)), node.port
+    node.stop()
 
 
 @pytest.fixture
 def pg_cluster():
     """A PostgreSQL cluster of this test's own, created stopped."""
     name = 'drydock_svc_%s' % uuid.uuid4().hex[:6]
-    port = _free_port()
+    port = rabbit_nodes.free_port()
     subprocess.run(['pg_createcluster', '-p', str(port), PG_VERSION, name],
                    check=True, capture_output=True, timeout=120)
     assert not _answers(port)
