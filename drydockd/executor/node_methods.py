@@ -124,7 +124,7 @@ class NodeMethods:
             reporter.node_result(node, False, reason)
         failed = len(missing)
         total = len(nodes) + len(missing)
-        workers = min(len(infos), self.conf.ipmi.max_concurrency) or 1
+        workers = min(len(infos), self.driver.max_concurrency) or 1
         pool = futures.ThreadPoolExecutor(workers, 'oob')
         try:
             pending = {pool.submit(_unless_halted, control, handler,

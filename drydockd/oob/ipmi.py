@@ -34,6 +34,7 @@ import tenacity
 
 from drydockd.common import exception
 from drydockd.oob import base
+from drydockd.oob import bounds
 from drydockd.oob import pyghmi_compat
 
 LOG = logging.getLogger(__name__)
@@ -51,33 +52,7 @@ _AUTH_ERRORS = ('Incorrect password', 'Unauthorized name',
 _NO_ANSWER = (None, '', 'timeout', 'Session no longer connected')
 
 
-class _Limiter:
-    """Counts BMC calls in flight in this process; the limit can change."""
-
-    def __init__(self, limit=1):
-        self._cond = threading.Condition()
-        self.limit = limit
-        self.in_use = 0
-
-    def set_limit(self, limit):
-        with self._cond:
-            self.limit = limit
-            self._cond.notify_all()
-
-    def __enter__(self):
-        with self._cond:
-            while self.in_use >= self.limit:
-                self._cond.wait()
-            self.in_use += 1
-
-    def __exit__(self, *exc_info):
-        with self._cond:
-            self.in_use -= 1
-            self._cond.notify()
-
-
-_SLOTS = _Limiter()
-_bmc_locks = {}
+_SLOTS = bounds.Limiter()
 _globals_lock = threading.Lock()
 _housekeeper = []
 
@@ -95,9 +70,7 @@ def _start_pyghmi():
 
 
 def _bmc_lock(node):
-    with _globals_lock:
-        return _bmc_locks.setdefault((node.address, node.port),
-                                     threading.Lock())
+    return bounds.bmc_lock('ipmi', node.address, node.port)
 
 
 class _Failure(Exception):
@@ -108,31 +81,6 @@ class _Failure(Exception):
         self.kind = kind
         self.detail = detail
         self.elapsed = elapsed
-
-
-class _Overrun(Exception):
-    """The time limit passed before the BMC call finished."""
-
-
-def _run_with_deadline(fn, timeout, name):
-    """Run ``fn()`` in a daemon thread; give up on it after ``timeout``.
-
-    A pyghmi call cannot be interrupted, so a call that hangs is left
-    behind in its thread; only its result is dropped.
-    """
-    future = concurrent.futures.Future()
-
-    def target():
-        try:
-            future.set_result(fn())
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            future.set_exception(exc)
-
-    threading.Thread(target=target, name=name, daemon=True).start()
-    try:
-        return future.result(timeout)
-    except concurrent.futures.TimeoutError:
-        raise _Overrun() from None
 
 
 def _in_session(node, operation, deadline):
@@ -245,10 +193,11 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
                            lambda cmd, deadline: cmd.get_bootdev())
         return _BOOT_FROM_PYGHMI.get(found.get('bootdev'))
 
-    def set_boot_device(self, node, device):
+    def set_boot_device(self, node, device, persistent=False):
         base.check_choice(node, 'boot device', device, base.BOOT_DEVICES)
         self._call(node, f'boot device {device}', lambda cmd, deadline:
-                   cmd.set_bootdev(_BOOT_TO_PYGHMI[device]))
+                   cmd.set_bootdev(_BOOT_TO_PYGHMI[device],
+                                   persist=persistent))
 
     def _call(self, node, what, operation):
         """Run ``operation(cmd, deadline)`` in a session, with retries."""
@@ -268,13 +217,13 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
         kind = None
         with _SLOTS:
             try:
-                return _run_with_deadline(
+                return bounds.run_with_deadline(
                     functools.partial(_in_session, node, operation,
                                       started + self.timeout),
                     self.timeout, f'ipmi-{node.name}')
             except pyghmi_exc.IpmiException as exc:
                 detail = self._ipmi_error(node, exc)
-            except (_Overrun, _NotReached) as exc:
+            except (bounds.Overrun, _NotReached) as exc:
                 detail = str(exc) or f'no result within {self.timeout}s'
             except Exception as exc:  # noqa: BLE001 - pyghmi's own bugs: retry
                 kind = 'error'
