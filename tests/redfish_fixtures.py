@@ -220,11 +220,13 @@ class NotifiedAgent:
     :param config_file: a drydock config naming the work plane.
     :param uids: ``{system uuid: node uid}``.
     :param boot_seconds: how long a node "boots" before it reports.
+    :param silent: uuids of systems whose agent never reports (a node
+        that never comes back from its network boot).
     """
 
-    def __init__(self, config_file, uids, boot_seconds=0.5):
+    def __init__(self, config_file, uids, boot_seconds=0.5, silent=()):
         from drydockd.fakebmc import agent
-        self.uids = uids
+        self.uids = {u: n for u, n in uids.items() if u not in silent}
         self.boot_seconds = boot_seconds
         names = sorted(uids, key=lambda u: int(uids[u]))
         self._agent = agent.Agent(config_file, [
