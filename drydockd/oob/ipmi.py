@@ -1,9 +1,16 @@
 """IPMI power and boot-device control through pyghmi.
 
-This is the only drydock module that drives BMCs with pyghmi. Each call
-opens a fresh session (login, command, logout), because real BMCs have
-few session slots and pyghmi's session reuse is broken (see
-:mod:`drydockd.oob.pyghmi_compat`).
+This is the only drydock module that drives BMCs with pyghmi. With
+``[ipmi] reuse_sessions`` (the default) a call leaves its session logged
+in, and the next call to the same BMC with the same credentials reuses it
+(kept here: pyghmi's own reuse compares text with bytes and never
+matches), so a power-state sweep does not log in to every BMC again:
+login is most of a call's round trips. pyghmi's housekeeping thread keeps
+idle sessions alive. A session pyghmi marked broken (its keep-alive got
+no answer) is replaced by a fresh login; a call that failed in any way,
+a call on a session the BMC forgot (it restarted) included, drops its
+session, so the retry logs in again. Without the option each call
+logs out at its end (one BMC session slot per call, never held).
 
 Every BMC call is bounded three ways, so one bad BMC cannot hold up the
 others:
@@ -83,18 +90,45 @@ class _Failure(Exception):
         self.elapsed = elapsed
 
 
-def _in_session(node, operation, deadline):
-    """Log in, run ``operation(cmd, deadline)``, log out."""
-    cmd = ipmi_command.Command(bmc=node.address, userid=node.account,
-                               password=node.credential, port=node.port)
+_kept = {}   # (address, port, account, credential) -> logged-in Command
+
+
+def _session_key(node):
+    return (node.address, node.port, node.account, node.credential)
+
+
+def _in_session(node, operation, deadline, keep, held):
+    """Run ``operation(cmd, deadline)`` in a session: the BMC's kept one
+    while it is still usable, else a fresh login. With ``keep`` the
+    session stays logged in for the next call, else it is logged out.
+    ``held`` gets the command object, so a caller that gave up on this
+    thread can still drop its session."""
+    cmd = None
+    if keep:
+        with _globals_lock:
+            cmd = _kept.pop(_session_key(node), None)
+        if cmd is not None and not pyghmi_compat.session_usable(cmd):
+            pyghmi_compat.drop_session(cmd)
+            cmd = None
+    if cmd is None:
+        cmd = ipmi_command.Command(bmc=node.address, userid=node.account,
+                                   password=node.credential, port=node.port)
+    held.append(cmd)
     try:
-        return operation(cmd, deadline)
-    finally:
+        result = operation(cmd, deadline)
+    except BaseException:
+        pyghmi_compat.drop_session(cmd)
+        raise
+    if keep:
+        with _globals_lock:
+            _kept[_session_key(node)] = cmd
+    else:
         try:
             cmd.ipmi_session.logout()
         except Exception:
             LOG.debug('Logout from BMC of node %s failed', node.name,
                       exc_info=True)
+    return result
 
 
 def _read_power(cmd):
@@ -150,6 +184,7 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
         self.retry_backoff = opts.retry_backoff
         self.max_concurrency = opts.max_concurrency
         self.poll_interval = opts.status_poll_interval
+        self.reuse_sessions = opts.reuse_sessions
         # One controller for all calls: its state is per thread.
         self._retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.retries),
@@ -215,16 +250,23 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
         """One try: a session within the time limit, or a ``_Failure``."""
         started = time.monotonic()
         kind = None
+        held = []
         with _SLOTS:
             try:
                 return bounds.run_with_deadline(
                     functools.partial(_in_session, node, operation,
-                                      started + self.timeout),
+                                      started + self.timeout,
+                                      self.reuse_sessions, held),
                     self.timeout, f'ipmi-{node.name}')
             except pyghmi_exc.IpmiException as exc:
                 detail = self._ipmi_error(node, exc)
-            except (bounds.Overrun, _NotReached) as exc:
-                detail = str(exc) or f'no result within {self.timeout}s'
+            except bounds.Overrun:
+                # The abandoned thread may still hold the session.
+                for cmd in held:
+                    pyghmi_compat.drop_session(cmd)
+                detail = f'no result within {self.timeout}s'
+            except _NotReached as exc:
+                detail = str(exc)
             except Exception as exc:  # noqa: BLE001 - pyghmi's own bugs: retry
                 kind = 'error'
                 detail = _scrub(f'{type(exc).__name__}: {exc}', node)

@@ -95,6 +95,10 @@ def _tls_reason(error):
 
 
 def _system_path(node):
+    """The system's path; None (the service's only system) when the
+    design names none."""
+    if not node.system:
+        return None
     if node.system.startswith('/'):
         return node.system
     return _SYSTEMS + node.system

@@ -168,3 +168,15 @@ def test_endpoint_that_never_answers(driver):
         silent.close()
         for conn in held:
             conn.close()
+
+
+def test_no_system_named_means_the_only_one(driver, emulator,
+                                            tmp_path):
+    with rf.Emulator(tmp_path, 1) as single:
+        node = base.OOBInfo.from_design({'name': 'solo',
+                                         'oob': single.oob(None)})
+        assert driver.get_power_state(node) == 'off'
+    node = info(emulator, None, name='many')     # three systems: which?
+    with pytest.raises(exception.OOBError,
+                       match='many failed: .*System count is not exactly'):
+        driver.get_power_state(node)
