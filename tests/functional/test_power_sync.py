@@ -70,8 +70,10 @@ def test_drift_is_recorded_and_shown_on_both_drivers(make_site):
 
 def test_drift_is_put_right_unless_a_task_holds_the_node(make_site):
     # rf05's agent never reports: its provisioning task holds it.
+    # (Its provisioning must outlast the test, however loaded the host.)
     site = make_site(groups={'oob': {'sync_interval': 1,
-                                     'force_power_state': True}},
+                                     'force_power_state': True},
+                             'manager': {'provision_timeout': 900}},
                      silent=[rf.UUID % 5])
     assert site.run_task('prepare_site')['result']['status'] == 'success'
     site.json('node', 'power', 'node02', 'on')
