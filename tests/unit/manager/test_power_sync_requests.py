@@ -42,3 +42,4 @@ def test_schedule_waits_one_interval_and_restarts_with_leadership():
     now[0] = 200
     assert not schedule.ready()
     assert not power_sync.Schedule(0).ready()
+
