@@ -7,8 +7,10 @@ from cliff import show
 
 from drydock_client.cli.errors import CommandError
 
+# power_read_at and power_drift come from the power-state sync; a server
+# older than it shows them empty.
 LIST_COLUMNS = ('id', 'name', 'status', 'power_state', 'progress', 'rack',
-                'roles', 'reservation')
+                'roles', 'reservation', 'power_read_at', 'power_drift')
 POWER_ACTIONS = ('on', 'off', 'cycle', 'status')
 
 
@@ -26,7 +28,8 @@ class ListNodes(lister.Lister):
 
     def take_action(self, parsed):
         nodes = self.app.client_manager.drydock.list_nodes()
-        return LIST_COLUMNS, [[n[c] for c in LIST_COLUMNS] for n in nodes]
+        return LIST_COLUMNS, [[n.get(c) for c in LIST_COLUMNS]
+                              for n in nodes]
 
 
 class ShowNode(show.ShowOne):

@@ -155,3 +155,29 @@ class NodeProvisioned:
     node: int
     at: datetime.datetime
 
+
+
+@_event
+class PowerRead:
+    """A power-state sweep read a node's BMC: ``state`` is ``on`` or
+    ``off``, or None with ``error`` when the BMC could not be read."""
+
+    node: int
+    at: datetime.datetime
+    state: str | None = None
+    error: str | None = None
+
+
+@_event
+class PowerDrift:
+    """A sweep found a node ``found`` when drydock expected ``expected``
+    (someone changed it behind drydock's back). ``restored``: the
+    executor powered it back (``[oob] force_power_state``); False with
+    ``error`` when that failed; None when it was not asked to."""
+
+    node: int
+    at: datetime.datetime
+    expected: str
+    found: str
+    restored: bool | None = None
+    error: str | None = None

@@ -99,6 +99,15 @@ class OOBTimeout(OOBError):
                 '%(timeout)ss')
 
 
+class OOBSystemNotFound(OOBError):
+    _msg_fmt = 'BMC of node %(node)s has no system %(system)s'
+
+
+class OOBCertificateRejected(OOBError):
+    _msg_fmt = ('BMC of node %(node)s at %(address)s: its TLS certificate '
+                'did not verify (%(reason)s)')
+
+
 class GraphInvalid(InvalidInput):
     """A deployment graph failed its checks; the message names every
     problem (unknown references, empty roles, cycles, bad parameters)."""

@@ -13,10 +13,13 @@ opts = [
                help='How shell tasks reach a node (entry point in '
                     'drydock.node_transports): ssh for real sites, fake '
                     'for the simulator.'),
-    cfg.StrOpt('oob_driver', default='ipmi',
-               help='How BMCs are driven (entry point in '
-                    'drydock.oob_drivers): ipmi (pyghmi), or fake for '
-                    'tests without BMCs.'),
+    cfg.StrOpt('oob_driver', default='design',
+               help='How BMCs are driven: design (each node by the '
+                    'driver its design names in oob.type, ipmi when it '
+                    'names none), or one entry point of '
+                    'drydock.oob_drivers for every node whatever its '
+                    'design says: ipmi (pyghmi), redfish (sushy), or '
+                    'fake for tests without BMCs.'),
     cfg.IntOpt('workers', default=4, min=1,
                help='Work messages one executor process runs at once.'),
     cfg.FloatOpt('report_interval', default=0.2, min=0.01,

@@ -21,6 +21,12 @@ opts = [
                  help='Seconds between power status reads while waiting '
                       'for a power change; the wait counts against '
                       'command_timeout.'),
+    cfg.BoolOpt('reuse_sessions', default=True,
+                help='Keep each BMC session logged in after a call and '
+                     'reuse it for the next call to that BMC (kept alive '
+                     'by pyghmi; a session the BMC dropped is logged in '
+                     'again). Off: log in and out for every call, never '
+                     'holding one of the BMC\'s few session slots.'),
 ]
 
 

@@ -6,12 +6,14 @@ from drydockd.conf import executor
 from drydockd.conf import graph
 from drydockd.conf import ipmi
 from drydockd.conf import manager
+from drydockd.conf import oob
 from drydockd.conf import receiver
+from drydockd.conf import redfish
 from drydockd.conf import ssh
 
 # Alphabetical by group; DEFAULT first as the generator prints it.
-_MODULES = [default, database, executor, graph, ipmi, manager, receiver,
-            ssh]
+_MODULES = [default, database, executor, graph, ipmi, manager, oob,
+            receiver, redfish, ssh]
 
 
 def register_opts(conf):

@@ -113,6 +113,12 @@ class Node(Base):
     error_type: Mapped[str | None] = mapped_column(String(64))
     error_msg: Mapped[str | None] = mapped_column(Text)
     power_state: Mapped[str | None] = mapped_column(String(16))
+    # The power-state sync: what its sweep last read from the BMC and
+    # when, and the last drift it saw (in words) and when.
+    power_read: Mapped[str | None] = mapped_column(String(16))
+    power_read_at: Mapped[object | None] = mapped_column(DateTime)
+    power_drift: Mapped[str | None] = mapped_column(String(512))
+    power_drift_at: Mapped[object | None] = mapped_column(DateTime)
     oob_type: Mapped[str | None] = mapped_column(String(32))
     oob_address: Mapped[str | None] = mapped_column(String(255))
     oob_port: Mapped[int | None] = mapped_column(Integer)

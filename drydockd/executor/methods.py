@@ -17,6 +17,7 @@ import logging
 import threading
 
 from drydockd.executor import node_methods
+from drydockd.executor import power_sync
 from drydockd.executor import reporting
 from drydockd.executor.engine import engine as engine_mod
 from drydockd.executor.transports import loader
@@ -49,8 +50,10 @@ class Methods:
         self.stopped = collections.OrderedDict()
         self.taken = collections.OrderedDict()   # uuids accepted here
         self._lock = threading.Lock()
+        self._sweeping = threading.Lock()
         self.nodes = node_methods.NodeMethods(conf)
-        self.table = {'task_deploy': self.task_deploy, 'echo': self.echo}
+        self.table = {'task_deploy': self.task_deploy, 'echo': self.echo,
+                      schemas.POWER_SYNC: self.power_sync}
         self.table.update(dict.fromkeys(self.nodes.table(), self.node_run))
 
     def reporter(self, task_uuid, method):
@@ -78,6 +81,14 @@ class Methods:
                 LOG.warning('Task %s was taken here already; a second copy '
                             'of its work message is dropped', uuid)
                 return None
+        if item['method'] == schemas.POWER_SYNC:
+            # A sweep has no task: nothing to report running or refused.
+            reporter = power_sync.SweepReporter(
+                self.publisher.to_receiver, self.conf.oob.sync_report_batch)
+            with self._lock:
+                self.live[uuid] = Live(reporter)
+                _remember(self.taken, uuid)
+            return reporter
         reporter = self.reporter(uuid, item.get('respond_to'))
         refusal = self._refusal(item)
         if refusal:
@@ -147,7 +158,7 @@ class Methods:
         return oob.OOBRouting(
             self.transport, self.nodes.driver,
             self.nodes.oob_by_uid(args.get('design_ref')),
-            node_methods.describe, self.conf.ipmi.max_concurrency)
+            node_methods.describe, self.nodes.driver.max_concurrency)
 
     def task_deploy(self, item, reporter):
         args = item['args']
@@ -182,6 +193,19 @@ class Methods:
         if not self._control(uuid, control):
             control.stop(self.live[uuid].halt)
         self.nodes.run(item, reporter, control)
+
+    def power_sync(self, item, reporter):
+        """A power-state sweep over the message's nodes; one at a time
+        here (a sweep still correcting nodes must not be overtaken)."""
+        if not self._sweeping.acquire(blocking=False):
+            LOG.warning('Power sweep %s dropped: the last one still runs',
+                        item['args']['task_uuid'])
+            reporter.finish()
+            return
+        try:
+            power_sync.run(self.conf, self.nodes, item, reporter)
+        finally:
+            self._sweeping.release()
 
     def echo(self, item, reporter):
         reporter.finish('ready', 100)

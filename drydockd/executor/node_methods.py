@@ -119,12 +119,12 @@ class NodeMethods:
         await_agent = None
         if actions.awaits_agent(item['method']):
             await_agent = float(args.get('timeout') or 1800)
-        nodes, infos, missing = self._resolve(args)
+        nodes, infos, missing = self.resolve(args)
         for node, reason in missing:
             reporter.node_result(node, False, reason)
         failed = len(missing)
         total = len(nodes) + len(missing)
-        workers = min(len(infos), self.conf.ipmi.max_concurrency) or 1
+        workers = min(len(infos), self.driver.max_concurrency) or 1
         pool = futures.ThreadPoolExecutor(workers, 'oob')
         try:
             pending = {pool.submit(_unless_halted, control, handler,
@@ -174,7 +174,7 @@ class NodeMethods:
         return {str(n['id']): base.OOBInfo.from_design(n)
                 for n in design['nodes'] if n.get('oob')}
 
-    def _resolve(self, args):
+    def resolve(self, args):
         """Match the message's nodes with their OOB data in the design."""
         wanted = args.get('nodes', [])
         try:

@@ -21,6 +21,9 @@ DEFAULT_IPMI_PORT = 623
 
 def _bmc(node):
     oob = node.get('oob') or {}
+    if oob.get('type') == 'redfish':
+        return '%s (Redfish system %s)' % (oob.get('address') or '?',
+                                           oob.get('system') or 'default')
     return '%s:%s' % (oob.get('address') or '?',
                       oob.get('port') or DEFAULT_IPMI_PORT)
 

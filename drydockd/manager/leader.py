@@ -1,4 +1,5 @@
-"""The leader's background duties: hold the lease, reap stuck tasks.
+"""The leader's background duties: hold the lease, reap stuck tasks,
+ask for power-state sweeps (``power_sync``).
 
 Every manager runs this loop; only the one holding the ``active_instance``
 lease reaps. If the leader dies, its lease is not renewed and another
@@ -24,6 +25,7 @@ import threading
 import uuid
 
 from drydockd.db import api as db_api
+from drydockd.manager import power_sync
 from drydockd.messaging import schemas
 
 LOG = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class LeaderService:
         # uuid -> the task's last report time when it was told to stop
         self.stopped = collections.OrderedDict()
         self._stop = threading.Event()
+        self.power_sync = power_sync.Schedule(conf.oob.sync_interval)
 
     def run(self):
         self.ready.set()
@@ -69,6 +72,10 @@ class LeaderService:
             LOG.info('%s the leader lease as %s',
                      'Took' if leading else 'Lost', self.identity)
             self.leading = leading
+            if not leading:
+                self.power_sync.lost()
+        if leading and self.power_sync.ready():
+            self._sync_power()
         if leading:
             for task_id, task_uuid, reason in self.db.reap_tasks(
                     self.conf.manager.executor_timeout,
@@ -92,6 +99,15 @@ class LeaderService:
             while len(self.unsent_stops) > MAX_UNSENT_STOPS:
                 self.unsent_stops.popitem(last=False)
             self._send_stops()
+
+    def _sync_power(self):
+        if self.publisher is None:
+            return
+        try:
+            power_sync.sweep(self.db, self.publisher, min(
+                self.conf.publish_timeout, self.conf.manager.lease_grace / 3))
+        except Exception as exc:  # noqa: BLE001 - the next round sweeps
+            LOG.warning('Could not ask for a power sweep (%s)', exc)
 
     def _send_stops(self):
         """Tell the executors to stop what was reaped; keep what fails."""

@@ -58,5 +58,6 @@ def history_row(row):
 
 def node(node_row):
     out = dict(node_row)
-    out['updated'] = format_time(node_row.get('updated'))
+    for key in ('updated', 'power_read_at', 'power_drift_at'):
+        out[key] = format_time(node_row.get(key))
     return out

@@ -25,9 +25,16 @@ REQUESTS = dict({
     'stop_deploy_task': 'deploy_resp',
     'echo': 'echo_resp',
 }, **actions.NODE_METHODS)
+# The leader's periodic power-state sweep: no task behind it, and its
+# report (what each BMC said) belongs to no task either.
+POWER_SYNC = 'sync_power'
+POWER_SYNC_REPORT = 'power_sync_resp'
+REQUESTS[POWER_SYNC] = POWER_SYNC_REPORT
 # A node's agent reports on its own, outside any task.
 NODE_AGENT_REPORT = 'node_agent_resp'
 REPORTS = frozenset(REQUESTS.values()) | {NODE_AGENT_REPORT}
+# Reports about nodes, outside any task.
+TASKLESS_REPORTS = frozenset((NODE_AGENT_REPORT, POWER_SYNC_REPORT))
 # Handled at once by every executor (service fanout), never queued.
 CONTROL = frozenset(('stop_deploy_task',))
 
@@ -105,7 +112,7 @@ def task_uuids(body, items=None):
                 break
     out = []
     for uuid, method in found[:MAX_REFUSED_UUIDS]:
-        method = method if method in REPORTS - {'node_agent_resp'} \
+        method = method if method in REPORTS - TASKLESS_REPORTS \
             else 'deploy_resp'
         if (uuid, method) not in out:
             out.append((uuid, method))

@@ -5,11 +5,12 @@ with the same pyghmi fixes (``pyghmi_compat``), so both live here, below
 the services.
 """
 
-from drydockd.common import plugins
+from drydockd.oob import router
 
-NAMESPACE = 'drydock.oob_drivers'
+NAMESPACE = router.NAMESPACE
 
 
 def load_driver(conf):
-    """The driver named in ``[executor] oob_driver``."""
-    return plugins.load(NAMESPACE, conf.executor.oob_driver, conf)
+    """A :class:`router.Router`: each node to the driver its design names
+    (or every node to the one ``[executor] oob_driver`` names)."""
+    return router.Router(conf)

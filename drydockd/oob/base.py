@@ -1,8 +1,10 @@
 """Out-of-band driver interfaces: small ABCs in the style of Ironic's.
 
 A driver talks to one node's BMC per call. Implementations: ``ipmi``
-(pyghmi, :mod:`drydockd.oob.ipmi`) and ``fake`` (in memory,
-:mod:`drydockd.oob.fake`).
+(pyghmi, :mod:`drydockd.oob.ipmi`), ``redfish`` (sushy,
+:mod:`drydockd.oob.redfish`) and ``fake`` (in memory,
+:mod:`drydockd.oob.fake`); :mod:`drydockd.oob.router` sends each node to
+the driver its design names.
 
 Every method takes an :class:`OOBInfo` and raises only drydock exceptions
 (:mod:`drydockd.common.exception`), each naming the node, never the
@@ -13,6 +15,7 @@ up with ``OOBTimeout`` rather than block a worker thread forever.
 import abc
 import dataclasses
 import ipaddress
+import urllib.parse
 
 from drydockd.common import exception
 
@@ -32,6 +35,12 @@ class OOBInfo:
     ``credential`` is left out of ``repr()`` (and so out of log lines and
     assertion messages that show the object); ``dataclasses.asdict()``
     still includes it, so never log that.
+
+    ``type`` is the driver the design names (``''``: none named). For
+    Redfish, ``address`` is the service's URL, ``system`` the system's id
+    or path (``''``: the only system the service has) and ``verify`` is
+    True, False, or the path of a CA bundle to check the BMC's
+    certificate against; IPMI uses ``port`` instead.
     """
 
     name: str
@@ -39,6 +48,9 @@ class OOBInfo:
     port: int = 623
     account: str = ''
     credential: str = dataclasses.field(default='', repr=False)
+    type: str = ''
+    system: str = ''
+    verify: bool | str = True
 
     @classmethod
     def from_design(cls, node):
@@ -46,18 +58,26 @@ class OOBInfo:
 
         :param node: mapping with ``name`` and an ``oob`` mapping holding
             ``address``, ``port`` (default 623), ``account`` and
-            ``credential``.
+            ``credential``, and optionally ``type``, ``system``,
+            ``ca_file`` and ``verify_certificate`` (default true).
         :returns: an :class:`OOBInfo`.
         """
         oob = node.get('oob') or {}
+        verify = oob.get('verify_certificate', True) is not False
+        if verify and oob.get('ca_file'):
+            verify = str(oob['ca_file'])
         return cls(name=node['name'], address=str(oob.get('address', '')),
                    port=int(oob.get('port', 623)),
                    account=oob.get('account') or '',
-                   credential=oob.get('credential') or '')
+                   credential=oob.get('credential') or '',
+                   type=oob.get('type') or '',
+                   system=str(oob.get('system') or ''),
+                   verify=verify)
 
 
 def check_oob_info(node):
-    """Raise ``InvalidInput`` unless ``node`` can be used to reach a BMC.
+    """Raise ``InvalidInput`` unless ``node`` can be used to reach a BMC
+    over IPMI.
 
     Shared by the drivers' ``validate()``; looks only at the fields, never
     at the network. The message names the node and the field, never the
@@ -70,10 +90,30 @@ def check_oob_info(node):
         problems.append('oob address is not an IP address')
     if not isinstance(node.port, int) or not 0 < node.port < 65536:
         problems.append('oob port must be an integer 1-65535')
+    _raise_problems(node, problems + _account_problems(node))
+
+
+def check_redfish_info(node):
+    """Raise ``InvalidInput`` unless ``node`` can be used to reach a
+    Redfish service: an http(s) URL with a host, an account and a
+    credential."""
+    problems = []
+    url = urllib.parse.urlsplit(node.address)
+    if url.scheme not in ('http', 'https') or not url.hostname:
+        problems.append('oob address is not an http:// or https:// URL')
+    _raise_problems(node, problems + _account_problems(node))
+
+
+def _account_problems(node):
+    problems = []
     if not node.account:
         problems.append('oob account is missing')
     if not node.credential:
         problems.append('oob credential is missing')
+    return problems
+
+
+def _raise_problems(node, problems):
     if problems:
         raise exception.InvalidInput(
             reason=f'node {node.name}: {"; ".join(problems)}')
@@ -172,11 +212,13 @@ class ManagementInterface(BaseInterface):
         """
 
     @abc.abstractmethod
-    def set_boot_device(self, node, device):
-        """Make the node boot from ``device`` from its next boot on.
+    def set_boot_device(self, node, device, persistent=False):
+        """Make the node boot from ``device`` on its next boot, or on
+        every boot from then on when ``persistent``.
 
         :param node: an :class:`OOBInfo`.
         :param device: ``'pxe'`` or ``'disk'`` (:data:`BOOT_DEVICES`).
+        :param persistent: keep the choice for every later boot.
         :raises: InvalidInput for any other device; otherwise as
             :meth:`PowerInterface.get_power_state`.
         """

@@ -77,9 +77,10 @@ class FakeManagement(_FakeBase, base.ManagementInterface):
         with self.store.lock:
             return self.store.boot.get(node.name)
 
-    def set_boot_device(self, node, device):
+    def set_boot_device(self, node, device, persistent=False):
         base.check_choice(node, 'boot device', device, base.BOOT_DEVICES)
-        self.store.record('set_boot_device', node, device)
+        self.store.record('set_boot_device', node,
+                          (device, 'persistent') if persistent else device)
         with self.store.lock:
             self.store.boot[node.name] = device
 

@@ -1,9 +1,16 @@
 """IPMI power and boot-device control through pyghmi.
 
-This is the only drydock module that drives BMCs with pyghmi. Each call
-opens a fresh session (login, command, logout), because real BMCs have
-few session slots and pyghmi's session reuse is broken (see
-:mod:`drydockd.oob.pyghmi_compat`).
+This is the only drydock module that drives BMCs with pyghmi. With
+``[ipmi] reuse_sessions`` (the default) a call leaves its session logged
+in, and the next call to the same BMC with the same credentials reuses it
+(kept here: pyghmi's own reuse compares text with bytes and never
+matches), so a power-state sweep does not log in to every BMC again:
+login is most of a call's round trips. pyghmi's housekeeping thread keeps
+idle sessions alive. A session pyghmi marked broken (its keep-alive got
+no answer) is replaced by a fresh login; a call that failed in any way,
+a call on a session the BMC forgot (it restarted) included, drops its
+session, so the retry logs in again. Without the option each call
+logs out at its end (one BMC session slot per call, never held).
 
 Every BMC call is bounded three ways, so one bad BMC cannot hold up the
 others:
@@ -34,6 +41,7 @@ import tenacity
 
 from drydockd.common import exception
 from drydockd.oob import base
+from drydockd.oob import bounds
 from drydockd.oob import pyghmi_compat
 
 LOG = logging.getLogger(__name__)
@@ -51,33 +59,7 @@ _AUTH_ERRORS = ('Incorrect password', 'Unauthorized name',
 _NO_ANSWER = (None, '', 'timeout', 'Session no longer connected')
 
 
-class _Limiter:
-    """Counts BMC calls in flight in this process; the limit can change."""
-
-    def __init__(self, limit=1):
-        self._cond = threading.Condition()
-        self.limit = limit
-        self.in_use = 0
-
-    def set_limit(self, limit):
-        with self._cond:
-            self.limit = limit
-            self._cond.notify_all()
-
-    def __enter__(self):
-        with self._cond:
-            while self.in_use >= self.limit:
-                self._cond.wait()
-            self.in_use += 1
-
-    def __exit__(self, *exc_info):
-        with self._cond:
-            self.in_use -= 1
-            self._cond.notify()
-
-
-_SLOTS = _Limiter()
-_bmc_locks = {}
+_SLOTS = bounds.Limiter()
 _globals_lock = threading.Lock()
 _housekeeper = []
 
@@ -95,9 +77,7 @@ def _start_pyghmi():
 
 
 def _bmc_lock(node):
-    with _globals_lock:
-        return _bmc_locks.setdefault((node.address, node.port),
-                                     threading.Lock())
+    return bounds.bmc_lock('ipmi', node.address, node.port)
 
 
 class _Failure(Exception):
@@ -110,43 +90,45 @@ class _Failure(Exception):
         self.elapsed = elapsed
 
 
-class _Overrun(Exception):
-    """The time limit passed before the BMC call finished."""
+_kept = {}   # (address, port, account, credential) -> logged-in Command
 
 
-def _run_with_deadline(fn, timeout, name):
-    """Run ``fn()`` in a daemon thread; give up on it after ``timeout``.
+def _session_key(node):
+    return (node.address, node.port, node.account, node.credential)
 
-    A pyghmi call cannot be interrupted, so a call that hangs is left
-    behind in its thread; only its result is dropped.
-    """
-    future = concurrent.futures.Future()
 
-    def target():
-        try:
-            future.set_result(fn())
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            future.set_exception(exc)
-
-    threading.Thread(target=target, name=name, daemon=True).start()
+def _in_session(node, operation, deadline, keep, held):
+    """Run ``operation(cmd, deadline)`` in a session: the BMC's kept one
+    while it is still usable, else a fresh login. With ``keep`` the
+    session stays logged in for the next call, else it is logged out.
+    ``held`` gets the command object, so a caller that gave up on this
+    thread can still drop its session."""
+    cmd = None
+    if keep:
+        with _globals_lock:
+            cmd = _kept.pop(_session_key(node), None)
+        if cmd is not None and not pyghmi_compat.session_usable(cmd):
+            pyghmi_compat.drop_session(cmd)
+            cmd = None
+    if cmd is None:
+        cmd = ipmi_command.Command(bmc=node.address, userid=node.account,
+                                   password=node.credential, port=node.port)
+    held.append(cmd)
     try:
-        return future.result(timeout)
-    except concurrent.futures.TimeoutError:
-        raise _Overrun() from None
-
-
-def _in_session(node, operation, deadline):
-    """Log in, run ``operation(cmd, deadline)``, log out."""
-    cmd = ipmi_command.Command(bmc=node.address, userid=node.account,
-                               password=node.credential, port=node.port)
-    try:
-        return operation(cmd, deadline)
-    finally:
+        result = operation(cmd, deadline)
+    except BaseException:
+        pyghmi_compat.drop_session(cmd)
+        raise
+    if keep:
+        with _globals_lock:
+            _kept[_session_key(node)] = cmd
+    else:
         try:
             cmd.ipmi_session.logout()
         except Exception:
             LOG.debug('Logout from BMC of node %s failed', node.name,
                       exc_info=True)
+    return result
 
 
 def _read_power(cmd):
@@ -202,6 +184,7 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
         self.retry_backoff = opts.retry_backoff
         self.max_concurrency = opts.max_concurrency
         self.poll_interval = opts.status_poll_interval
+        self.reuse_sessions = opts.reuse_sessions
         # One controller for all calls: its state is per thread.
         self._retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.retries),
@@ -245,10 +228,11 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
                            lambda cmd, deadline: cmd.get_bootdev())
         return _BOOT_FROM_PYGHMI.get(found.get('bootdev'))
 
-    def set_boot_device(self, node, device):
+    def set_boot_device(self, node, device, persistent=False):
         base.check_choice(node, 'boot device', device, base.BOOT_DEVICES)
         self._call(node, f'boot device {device}', lambda cmd, deadline:
-                   cmd.set_bootdev(_BOOT_TO_PYGHMI[device]))
+                   cmd.set_bootdev(_BOOT_TO_PYGHMI[device],
+                                   persist=persistent))
 
     def _call(self, node, what, operation):
         """Run ``operation(cmd, deadline)`` in a session, with retries."""
@@ -266,16 +250,23 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
         """One try: a session within the time limit, or a ``_Failure``."""
         started = time.monotonic()
         kind = None
+        held = []
         with _SLOTS:
             try:
-                return _run_with_deadline(
+                return bounds.run_with_deadline(
                     functools.partial(_in_session, node, operation,
-                                      started + self.timeout),
+                                      started + self.timeout,
+                                      self.reuse_sessions, held),
                     self.timeout, f'ipmi-{node.name}')
             except pyghmi_exc.IpmiException as exc:
                 detail = self._ipmi_error(node, exc)
-            except (_Overrun, _NotReached) as exc:
-                detail = str(exc) or f'no result within {self.timeout}s'
+            except bounds.Overrun:
+                # The abandoned thread may still hold the session.
+                for cmd in held:
+                    pyghmi_compat.drop_session(cmd)
+                detail = f'no result within {self.timeout}s'
+            except _NotReached as exc:
+                detail = str(exc)
             except Exception as exc:  # noqa: BLE001 - pyghmi's own bugs: retry
                 kind = 'error'
                 detail = _scrub(f'{type(exc).__name__}: {exc}', node)

@@ -510,10 +510,33 @@ INTERNALS = {
               '_io_recvfrom', '_io_wait', 'iosockets', 'Session.__init__',
               'Session.awaitresponse', 'Session.process_pktqueue',
               'Session.onlogon', 'Session._mark_broken',
+              'Session._is_session_valid',
               'Session.wait_for_rsp', 'Session.initting_sessions',
               'Session.bmc_handlers'),
     util: ('_monotonic_time',),
 }
+
+
+def session_usable(cmd):
+    """True if ``cmd``'s session is logged in and pyghmi still counts it
+    alive (not broken, its keep-alive not overdue)."""
+    try:
+        sess = cmd.ipmi_session
+        return bool(sess.logged) and not sess.broken \
+            and session.Session._is_session_valid(sess)
+    except Exception:  # noqa: BLE001 - unknown state: not usable
+        return False
+
+
+def drop_session(cmd):
+    """Make pyghmi forget ``cmd``'s session, so that the next
+    ``Command()`` to that BMC logs in afresh instead of reusing it (a
+    session a failed or abandoned call left in an unknown state). Never
+    raises."""
+    try:
+        cmd.ipmi_session._mark_broken()
+    except Exception:  # noqa: BLE001 - best effort: a broken one anyway
+        LOG.debug('Dropping an IPMI session failed', exc_info=True)
 
 
 def missing_internals():

@@ -13,6 +13,8 @@ without knowing the wire. A report must have passed
   ``NodeChanged``; a node entry naming a subtask -> ``SubtaskSettled`` or
   ``SubtaskAwaitingAgent``.
 - A node agent's report gives ``NodeProvisioned`` per node that says so.
+- A power-sync report gives ``PowerRead`` per node, and ``PowerDrift``
+  for a node whose state was not the one drydock expected.
 - An entry without ``time`` (Fuel's Astute sends none) happened when the
   report was received.
 - Only nodes vote on the result: the master and the sync node's entries
@@ -40,6 +42,8 @@ def translate(report, received):
     args = report['args']
     if report['method'] == schemas.NODE_AGENT_REPORT:
         return _agent(args, received)
+    if report['method'] == schemas.POWER_SYNC_REPORT:
+        return _power_sync(args, received)
     task = args['task_uuid']
     out = [ev.TaskReported(task, received, _percent(args.get('progress')),
                            args.get('executor'))]
@@ -106,6 +110,25 @@ def _agent(args, received):
             for e in args['nodes']
             if e.get('status') == 'provisioned'
             and e['uid'] not in _NOT_NODES]
+
+
+def _power_sync(args, received):
+    out = []
+    for entry in args['nodes']:
+        if entry['uid'] in _NOT_NODES:
+            continue
+        node = int(entry['uid'])
+        at = schemas.parse_time(entry['time']) if entry.get('time') \
+            else received
+        found = entry.get('power_read')
+        out.append(ev.PowerRead(node, at, found,
+                                _text(entry.get('power_error'))))
+        expected = entry.get('power_expected')
+        if found and expected and found != expected:
+            out.append(ev.PowerDrift(node, at, expected, found,
+                                     entry.get('power_restored'),
+                                     _text(entry.get('power_error'))))
+    return out
 
 
 def _percent(value):

@@ -25,6 +25,7 @@ from drydockd.common import timeutils
 from drydockd.db import models
 from drydockd.db.sqlalchemy import bulk
 from drydockd.db.sqlalchemy import endings
+from drydockd.db.sqlalchemy import power_sync
 from drydockd.db.sqlalchemy import subtasks
 
 LOG = logging.getLogger(__name__)
@@ -32,10 +33,14 @@ H = models.DeploymentHistory
 _NODE_FIELDS = (models.Node.id, models.Node.name, models.Node.status,
                 models.Node.progress, models.Node.error_msg,
                 models.Node.power_state, models.Node.reservation,
-                models.Node.updated)
+                models.Node.updated, models.Node.power_read,
+                models.Node.power_read_at, models.Node.power_drift,
+                models.Node.power_drift_at)
 # History node keys that name a node of the ``nodes`` table (not the
 # master, not the sync node).
 _NODE_KEYS = sa.select(sa.cast(models.Node.id, sa.String(64)))
+# Events about nodes outside any task.
+_TASKLESS = (ev.NodeProvisioned,) + power_sync.KINDS
 
 
 def apply(session, events):
@@ -45,9 +50,11 @@ def apply(session, events):
     kinds = _by_kind(events, tasks, counts)
     _graph_tasks(session, tasks, kinds[ev.GraphTaskChanged], counts)
     nodes = _load_nodes(session, kinds[ev.NodeChanged]
-                        + kinds[ev.NodeProvisioned])
+                        + kinds[ev.NodeProvisioned] + kinds[ev.PowerRead]
+                        + kinds[ev.PowerDrift])
     for event in kinds[ev.NodeChanged]:
         _move_node(nodes.get(event.node), tasks[event.task], event)
+    power_sync.apply(nodes, kinds[ev.PowerRead], kinds[ev.PowerDrift])
     parents = subtasks.apply(session, tasks, kinds[ev.SubtaskSettled],
                              kinds[ev.SubtaskAwaitingAgent],
                              kinds[ev.NodeProvisioned], nodes)
@@ -62,7 +69,7 @@ def apply(session, events):
 
 
 def _load_tasks(session, events):
-    uuids = {e.task for e in events if not isinstance(e, ev.NodeProvisioned)}
+    uuids = {e.task for e in events if not isinstance(e, _TASKLESS)}
     if not uuids:
         return {}
     return {t.uuid: t for t in session.scalars(
@@ -74,7 +81,7 @@ def _by_kind(events, tasks, counts):
     kinds = collections.defaultdict(list)
     unknown = collections.Counter()
     for event in events:
-        if isinstance(event, ev.NodeProvisioned) or event.task in tasks:
+        if isinstance(event, _TASKLESS) or event.task in tasks:
             kinds[type(event)].append(event)
         else:
             unknown[event.task] += 1

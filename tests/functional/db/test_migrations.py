@@ -159,6 +159,31 @@ class Checks:
     def _post_downgrade_0003(self, engine):
         assert index_sql(engine, ORDER_INDEX) is None
 
+    def _pre_upgrade_0004a(self, engine):
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO nodes (id, name, labels, tags, roles, status, "
+                "progress, power_state) VALUES (41, 'sync41', '{}', '[]', "
+                "'[]', 'discover', 0, 'on')"))
+        return 41
+
+    def _check_0004a(self, engine, node_id):
+        columns = {c['name'] for c in sa.inspect(engine).get_columns(
+            'nodes')}
+        assert {'power_read', 'power_read_at', 'power_drift',
+                'power_drift_at'} <= columns
+        with engine.begin() as conn:
+            row = conn.execute(sa.text(
+                'SELECT power_state, power_read, power_drift FROM nodes '
+                'WHERE id = :id'), {'id': node_id}).one()
+        assert tuple(row) == ('on', None, None)
+
+    def _post_downgrade_0004a(self, engine):
+        columns = {c['name'] for c in sa.inspect(engine).get_columns(
+            'nodes')}
+        assert not columns & {'power_read', 'power_read_at', 'power_drift',
+                              'power_drift_at'}
+
 
 CHECKS = Checks()
 

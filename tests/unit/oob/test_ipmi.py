@@ -123,8 +123,8 @@ def test_hung_call_does_not_hold_up_others(driver, nodes, monkeypatch):
     original = ipmi._in_session
     never = threading.Event()
 
-    def in_session(node, operation, deadline):
-        result = original(node, operation, deadline)
+    def in_session(node, operation, deadline, *args):
+        result = original(node, operation, deadline, *args)
         if node.name == 'node06':
             never.wait()
         return result

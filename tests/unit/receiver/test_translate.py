@@ -153,3 +153,25 @@ def test_events_are_frozen():
     event = events(deploy())[0]
     with pytest.raises(dataclasses.FrozenInstanceError):
         event.progress = 5
+
+
+def test_power_sync_report():
+    """Every reading is a PowerRead; a state other than the expected one
+    is also a PowerDrift, restored or not; a failed read says why."""
+    sweep = schemas.report('power_sync_resp', None, nodes=[
+        schemas.node_entry('5', T(1), power_read='on'),
+        schemas.node_entry('6', T(2), power_read='off',
+                           power_expected='on', power_restored=True),
+        schemas.node_entry('7', T(3), power_read='on',
+                           power_expected='off'),
+        schemas.node_entry('8', T(4), power_error='BMC of node n8 did '
+                                                  'not answer')])
+    assert events(sweep) == [
+        ev.PowerRead(5, T(1), 'on'),
+        ev.PowerRead(6, T(2), 'off'),
+        ev.PowerDrift(6, T(2), 'on', 'off', True),
+        ev.PowerRead(7, T(3), 'on'),
+        ev.PowerDrift(7, T(3), 'off', 'on', None),
+        ev.PowerRead(8, T(4), None, 'BMC of node n8 did not answer')]
+    with pytest.raises(exception.MessageInvalid):
+        schemas.validate_report(schemas.report('power_sync_resp', None))

@@ -361,7 +361,8 @@ def test_duplicate_racks_and_roles():
     ((), 'node', '(did you mean nodes?)'),
     (('nodes', 0), 'lables', '(did you mean labels?)'),
     (('nodes', 0, 'oob'), 'pasword', '(known: type, address, port, '
-                                     'account, credential)'),
+                                     'account, credential, system, '
+                                     'ca_file, verify_certificate)'),
     (('nodes', 0, 'ssh'), 'hots', '(did you mean host?)'),
     (('racks', 0), 'label', '(did you mean labels?)'),
     (('roles', 0), 'fault_tolerence', '(did you mean fault_tolerance?)'),
