@@ -6,6 +6,8 @@
     drydock-manage [--config-file F] config check
     drydock-manage [--config-file F] dead-letters list|replay
                    [--queue receiver|executor] [--limit N]
+    drydock-manage [--config-file F] ramdisk build [--dest DIR]
+                   [--cache DIR] [--kernel-package NAME]
 """
 
 import argparse
@@ -38,6 +40,17 @@ def _parser():
         sub.add_argument('--queue', choices=('receiver', 'executor'),
                          default='receiver')
         sub.add_argument('--limit', type=int, default=100)
+    ramdisk = nouns.add_parser('ramdisk', help='the deploy ramdisk')
+    rd_verbs = ramdisk.add_subparsers(dest='verb', required=True)
+    rd_build = rd_verbs.add_parser(
+        'build', help='build kernel and initramfs from Debian packages')
+    rd_build.add_argument('--dest', help='output directory '
+                          '(default: STATE_PATH/ramdisk)')
+    rd_build.add_argument('--cache', help='where downloaded packages are '
+                          'kept (default: DEST/debs)')
+    rd_build.add_argument('--kernel-package',
+                          help='exact kernel package (default: the one '
+                          'linux-image-cloud-amd64 depends on)')
     return parser
 
 
@@ -88,12 +101,24 @@ def _dead_letters(args, conf):
     return 0
 
 
+def _ramdisk(args, conf):
+    from drydockd.boot import ramdisk
+    dest = args.dest or ramdisk.default_dir(conf)
+    manifest = ramdisk.build(dest, cache=args.cache,
+                             kernel=args.kernel_package)
+    for key in ('kernel', 'initrd', 'kernel_package', 'kernel_sha256',
+                'initrd_sha256'):
+        print('%s: %s' % (key, manifest[key]))
+    return 0
+
+
 def main(argv=None):
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         conf = _conf(args)
         return {'db': _db, 'config': _config,
-                'dead-letters': _dead_letters}[args.noun](args, conf)
+                'dead-letters': _dead_letters,
+                'ramdisk': _ramdisk}[args.noun](args, conf)
     except Exception as exc:  # noqa: BLE001 - one line for the operator
         if args.debug:
             raise
