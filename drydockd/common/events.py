@@ -155,3 +155,27 @@ class NodeProvisioned:
     node: int
     at: datetime.datetime
 
+
+
+@_event
+class NodeInventoried:
+    """A node's agent inventoried the node (``inventory``: cpus,
+    memory_mb, disks, nics) during ``task``."""
+
+    task: str
+    node: int
+    at: datetime.datetime
+    inventory: dict
+
+
+@_event
+class AgentFinished:
+    """A node's agent (through the boot service) ended the node's part of
+    ``task``: ``ok`` or not, with its ``message``. It settles the node's
+    subtask that waits for its agent."""
+
+    task: str
+    node: int
+    at: datetime.datetime
+    ok: bool
+    message: str

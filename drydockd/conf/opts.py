@@ -1,5 +1,6 @@
 """Every drydock option group, for registration and the sample generator."""
 
+from drydockd.conf import boot
 from drydockd.conf import database
 from drydockd.conf import default
 from drydockd.conf import executor
@@ -10,8 +11,8 @@ from drydockd.conf import receiver
 from drydockd.conf import ssh
 
 # Alphabetical by group; DEFAULT first as the generator prints it.
-_MODULES = [default, database, executor, graph, ipmi, manager, receiver,
-            ssh]
+_MODULES = [default, boot, database, executor, graph, ipmi, manager,
+            receiver, ssh]
 
 
 def register_opts(conf):

@@ -137,6 +137,38 @@ def _agents(session, events, nodes, messages):
     return parents
 
 
+def agents_finished(session, tasks, events, nodes):
+    """Agents (through the boot service) ended nodes' parts of tasks:
+    settle each node's open subtask; a failure puts the node in error.
+    Returns the parents touched."""
+    messages, parents = [], set()
+    for event in events:
+        parent = tasks[event.task]
+        sub = _open(session.scalars(sa.select(T).where(
+            T.parent_id == parent.id, T.node_id == event.node)).first(),
+            parent)
+        if sub is None:
+            continue
+        node = nodes.get(event.node)
+        if node is not None and node.reservation == parent.id:
+            if not event.ok:
+                node.status = states.next_node_status(node.status, 'error')
+                node.error_msg = event.message
+            elif parent.action == 'provision_nodes':
+                node.status = states.next_node_status(node.status,
+                                                      'provisioned')
+                node.progress = 100
+            node.updated = event.at
+        messages += _settle(sub, event.ok, event.message,
+                            node.name if node is not None else None,
+                            event.at)
+        parents.add(sub.parent_id)
+    if messages:
+        endings.add_messages(session, messages,
+                             max(e.at for e in events))
+    return parents
+
+
 def complete_parents(session, parent_ids, now):
     """End each parent whose subtasks have all ended; vote its result."""
     if not parent_ids:
