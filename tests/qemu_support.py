@@ -71,3 +71,74 @@ def wait_for(predicate, deadline, what, step=0.2):
         time.sleep(step)
     raise AssertionError('timed out after %ss waiting for %s'
                          % (deadline, what))
+
+
+class QemuFleet:
+    """``drydock-fakebmc --qemu`` in a subprocess, over ``machines``
+    (dicts as ``drydockd.fakebmc.qemu`` reads them, without ports and
+    passwords, which are filled in here). A context manager; on exit it
+    stops the fleet, which stops every QEMU it started."""
+
+    def __init__(self, tmp_path, machines, password='pw-qemu-test'):
+        import fakebmc_fixtures
+        self.tmp_path = tmp_path
+        base = fakebmc_fixtures.free_udp_ports(len(machines))
+        self.machines = [dict(m, port=base + i, password=password)
+                         for i, m in enumerate(machines)]
+        self.password = password
+        self.proc = None
+        self.log_path = tmp_path / 'fakebmc-qemu.log'
+
+    def __enter__(self):
+        import json
+        import sys
+        spec = self.tmp_path / 'machines.json'
+        spec.write_text(json.dumps(self.machines))
+        ready = self.tmp_path / 'fakebmc-qemu.ready'
+        with open(self.log_path, 'w') as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, '-m', 'drydockd.fakebmc.command',
+                 '--qemu', str(spec), '--ready-file', str(ready)],
+                stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: ready.exists() or self.proc.poll() is not None,
+                 30, 'drydock-fakebmc --qemu ready')
+        assert self.proc.poll() is None, self.log_path.read_text()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for pid in self.qemu_pids():
+            os.kill(pid, signal.SIGKILL)
+
+    def qemu_pids(self):
+        """PIDs of the running processes this fleet started (its QEMUs),
+        whichever of its threads started them."""
+        pids = set()
+        root = '/proc/%d/task' % self.proc.pid
+        try:
+            for tid in os.listdir(root):
+                with open('%s/%s/children' % (root, tid)) as f:
+                    pids.update(int(p) for p in f.read().split())
+        except OSError:
+            pass
+        return sorted(p for p in pids if os.path.exists('/proc/%d' % p))
+
+    def cmdline(self, pid):
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            return f.read().decode().split('\0')
+
+    def ipmitool(self, index, *command):
+        import shutil
+        machine = self.machines[index]
+        return subprocess.run(
+            [shutil.which('ipmitool') or 'ipmitool', '-I', 'lanplus', '-C',
+             '3', '-H', '127.0.0.1', '-p', str(machine['port']), '-U',
+             'admin', '-E'] + list(command),
+            env=dict(os.environ, IPMI_PASSWORD=self.password),
+            capture_output=True, text=True, timeout=30)
