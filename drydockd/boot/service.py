@@ -129,7 +129,13 @@ class BootService:
         self.registry.sync(current)
 
     def run(self):
-        site = self._load_site()
+        try:
+            site = self._load_site()
+        except exception.DrydockException as exc:
+            # Its boot server address is unknown: a design that cannot be
+            # read is the operator's to fix; say so once and stop.
+            raise exception.DrydockException(
+                'boot service: %s' % exc.message)
         self.base = self._base_url(site)
         app = app_mod.BootApp(
             self.base, self.registry,
