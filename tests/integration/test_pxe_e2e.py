@@ -9,7 +9,6 @@ power starts and stops the QEMU processes.
 
 import time
 
-
 import pxe_lab
 
 STEPS = ['boot', 'inspect', 'write_image', 'reboot', 'first_boot']
@@ -17,8 +16,8 @@ STEPS = ['boot', 'inspect', 'write_image', 'reboot', 'first_boot']
 
 def _provision(lab, names, timeout=900):
     result = lab.cli('task', 'create', 'provision_nodes', '--design-ref',
-                     'file://%s' % lab.design, '--nodes', ','.join(names), '--wait',
-                     '-f', 'json', timeout=timeout)
+                     'file://%s' % lab.design, '--nodes', ','.join(names),
+                     '--wait', '-f', 'json', timeout=timeout)
     assert result.stdout, result.stderr
     return result
 
