@@ -100,7 +100,8 @@ class BootService:
     def _base_url(self, site):
         server = ((site or {}).get('boot') or {}).get('server') \
             or self.conf.boot.http_host
-        return 'http://%s:%d' % (server, self.conf.boot.http_port)
+        return 'http://%s:%d' % (server, self.conf.boot.public_port
+                                 or self.conf.boot.http_port)
 
     def refresh(self):
         """One pass: the design, dnsmasq's files, the provisionings."""

@@ -15,6 +15,10 @@ opts = [
     cfg.PortOpt('http_port', default=8080,
                 help='Port of the HTTP service (iPXE scripts, boot files, '
                      'images, the agent endpoint).'),
+    cfg.PortOpt('public_port',
+                help='Port nodes are told to use, when nginx serves the '
+                     'files in front of drydock (drydock-manage boot '
+                     'nginx-config); default: http_port.'),
     cfg.IntOpt('http_threads', default=16, min=1,
                help='Requests served at once.'),
     cfg.StrOpt('files_dir', default='$state_path/ramdisk',
