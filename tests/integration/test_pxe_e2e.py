@@ -67,6 +67,20 @@ def test_two_nodes_provisioned_from_pxe_to_first_boot(tmp_path):
             assert 'drydock test OS booted from vda on node %d' \
                 % node.index in serial
             assert 'first boot reported' in serial
+        # The token the agent used (its first-boot record, in the disk's
+        # last 4 KiB) is in no log and no database, and is void now.
+        with open(tmp_path / 'node01.img', 'rb') as disk:
+            disk.seek(-4096, 2)
+            record = disk.read(512).split(b'\n')[0].decode()
+        magic, url, node_id, token = record.split()
+        assert (magic, url, node_id) == ('DRYDOCK1', 'http://10.77.0.1:8080',
+                                         '1')
+        for name in ('boot.log', 'aio.log', 'fakebmc-qemu.log',
+                     'drydock.sqlite', 'workplane.sqlite'):
+            assert token.encode() not in (tmp_path / name).read_bytes(), name
+        replay = lab.agent_call(1, 'firstboot', token)
+        assert replay.returncode != 0 and '403' in replay.stderr
+        assert _task(lab, 1)['result']['status'] == 'success'
 
 
 def _node_messages(task):

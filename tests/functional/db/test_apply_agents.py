@@ -83,6 +83,11 @@ def test_agent_results_settle_subtasks_and_vote(db):
             for r in db.get_history(task['id'])}
     assert rows[('5', 'boot')]['status'] == 'ready'
     assert rows[('5', 'boot')]['time_start'] == T(1)
+    # Steps an agent never reported: skipped, with why.
+    assert rows[('5', 'inspect')]['status'] == 'skipped'
+    assert rows[('6', 'boot')]['status'] == 'skipped'
+    assert rows[('6', 'boot')]['custom'] == {
+        'error_msg': 'node node06: image checksum mismatch'}
     # A repeated result changes nothing.
     db.apply_events([ev.AgentFinished(task['uuid'], 6, T(41), True, 'x')])
     assert db.get_task(subs[6])['result_status'] == 'failure'
