@@ -34,6 +34,9 @@ def node_filter(parsed):
             flt[key] = value
     if parsed.labels:
         flt['node_labels'] = dict(parsed.labels)
+    for key in ('min_memory_mb', 'min_disk_bytes'):
+        if getattr(parsed, key, None) is not None:
+            flt[key] = getattr(parsed, key)
     if len(flt) == 1:
         return None
     return {'filter_set_type': 'intersection', 'filter_set': [flt]}
@@ -102,6 +105,12 @@ class CreateTask(ExitOnFailure, show.ShowOne):
         parser.add_argument('--tags', action=cli_args.ListAction)
         parser.add_argument('--labels', type=cli_args.key_value, nargs='+',
                             metavar='KEY=VALUE')
+        parser.add_argument('--min-memory-mb', type=int, metavar='MB',
+                            help='nodes whose inventory has at least this '
+                                 'much memory')
+        parser.add_argument('--min-disk-bytes', type=int, metavar='BYTES',
+                            help='nodes whose inventory has a disk of at '
+                                 'least this size')
         parser.add_argument('--all-nodes', action='store_true',
                             help='every node of the design; needed by '
                                  'prepare_nodes, provision_nodes and '

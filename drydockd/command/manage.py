@@ -6,6 +6,9 @@
     drydock-manage [--config-file F] config check
     drydock-manage [--config-file F] dead-letters list|replay
                    [--queue receiver|executor] [--limit N]
+    drydock-manage [--config-file F] ramdisk build [--dest DIR]
+                   [--cache DIR] [--kernel-package NAME]
+    drydock-manage [--config-file F] boot nginx-config --listen ADDR:PORT
 """
 
 import argparse
@@ -38,6 +41,25 @@ def _parser():
         sub.add_argument('--queue', choices=('receiver', 'executor'),
                          default='receiver')
         sub.add_argument('--limit', type=int, default=100)
+    ramdisk = nouns.add_parser('ramdisk', help='the deploy ramdisk')
+    rd_verbs = ramdisk.add_subparsers(dest='verb', required=True)
+    rd_build = rd_verbs.add_parser(
+        'build', help='build kernel and initramfs from Debian packages')
+    rd_build.add_argument('--dest', help='output directory '
+                          '(default: STATE_PATH/ramdisk)')
+    rd_build.add_argument('--cache', help='where downloaded packages are '
+                          'kept (default: DEST/debs)')
+    rd_build.add_argument('--kernel-package',
+                          help='exact kernel package (default: the one '
+                          'linux-image-cloud-amd64 depends on)')
+    boot = nouns.add_parser('boot', help='the boot service')
+    boot_verbs = boot.add_subparsers(dest='verb', required=True)
+    nginx = boot_verbs.add_parser(
+        'nginx-config', help='print an nginx server block that serves the '
+        'boot files and images and passes the rest to drydock')
+    nginx.add_argument('--listen', required=True, metavar='ADDR:PORT',
+                       help='where nodes reach nginx (boot.server and '
+                            '[boot] public_port)')
     return parser
 
 
@@ -88,12 +110,36 @@ def _dead_letters(args, conf):
     return 0
 
 
+def _ramdisk(args, conf):
+    from drydockd.boot import ramdisk
+    dest = args.dest or ramdisk.default_dir(conf)
+    manifest = ramdisk.build(dest, cache=args.cache,
+                             kernel=args.kernel_package)
+    for key in ('kernel', 'initrd', 'kernel_package', 'kernel_sha256',
+                'initrd_sha256'):
+        print('%s: %s' % (key, manifest[key]))
+    return 0
+
+
+def _boot(args, conf):
+    from drydockd.boot import nginx
+    host = conf.boot.http_host
+    if host == '0.0.0.0':
+        host = '127.0.0.1'
+    print(nginx.config_text(args.listen, '%s:%d' % (host,
+                                                    conf.boot.http_port),
+                            conf.boot.files_dir, conf.boot.images_dir),
+          end='')
+    return 0
+
+
 def main(argv=None):
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         conf = _conf(args)
         return {'db': _db, 'config': _config,
-                'dead-letters': _dead_letters}[args.noun](args, conf)
+                'dead-letters': _dead_letters,
+                'ramdisk': _ramdisk, 'boot': _boot}[args.noun](args, conf)
     except Exception as exc:  # noqa: BLE001 - one line for the operator
         if args.debug:
             raise

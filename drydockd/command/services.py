@@ -31,6 +31,11 @@ def _receiver(conf, launcher):
     launcher.add('receiver', receiver_service.ReceiverService(conf))
 
 
+def _boot(conf, launcher):
+    from drydockd.boot import service as boot_service
+    launcher.add('boot', boot_service.BootService(conf))
+
+
 def _build(parts, embedded=False):
     def build(conf):
         migration.ensure_current(conf.database.connection,
@@ -57,5 +62,6 @@ BUILDERS = {
     'manager': _build([_manager]),
     'executor': _build([_executor]),
     'receiver': _build([_receiver]),
+    'boot': _build([_boot]),
     'all-in-one': _all_in_one,
 }

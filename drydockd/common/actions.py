@@ -24,6 +24,8 @@ class NodeAction:
         (``%(node)s`` and ``%(bmc)s`` are filled in).
     :param whole_site_asked: run over every node of the design only when
         the caller says so (``all_nodes``), never for a missing filter.
+    :param steps: the node agent's steps, one history row per node each
+        (``drydockd.boot.agent_api.STEPS``).
     """
 
     name: str
@@ -34,6 +36,7 @@ class NodeAction:
     awaits_agent: bool = False
     effect: str = ''
     whole_site_asked: bool = False
+    steps: tuple = ()
 
 
 _VIA = ' through its BMC at %(bmc)s'
@@ -47,7 +50,14 @@ NODE_ACTIONS = {a.name: a for a in (
                node_status='provisioning', awaits_agent=True,
                effect='set PXE boot on %(node)s and power-cycle it' + _VIA
                + ', then wait for its agent to report provisioned',
-               whole_site_asked=True),
+               whole_site_asked=True,
+               steps=('boot', 'inspect', 'write_image', 'reboot',
+                      'first_boot')),
+    NodeAction('inspect_nodes', 'inspect_nodes', 'inspect_resp',
+               awaits_agent=True,
+               effect='set PXE boot on %(node)s and power-cycle it' + _VIA
+               + ', then wait for its agent\'s inventory',
+               whole_site_asked=True, steps=('boot', 'inspect')),
     NodeAction('destroy_nodes', 'remove_nodes', 'remove_nodes_resp',
                node_status='removing',
                effect='power off %(node)s' + _VIA

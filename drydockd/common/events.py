@@ -181,3 +181,27 @@ class PowerDrift:
     found: str
     restored: bool | None = None
     error: str | None = None
+
+
+@_event
+class NodeInventoried:
+    """A node's agent inventoried the node (``inventory``: cpus,
+    memory_mb, disks, nics) during ``task``."""
+
+    task: str
+    node: int
+    at: datetime.datetime
+    inventory: dict
+
+
+@_event
+class AgentFinished:
+    """A node's agent (through the boot service) ended the node's part of
+    ``task``: ``ok`` or not, with its ``message``. It settles the node's
+    subtask that waits for its agent."""
+
+    task: str
+    node: int
+    at: datetime.datetime
+    ok: bool
+    message: str

@@ -1,5 +1,6 @@
 """Every drydock option group, for registration and the sample generator."""
 
+from drydockd.conf import boot
 from drydockd.conf import database
 from drydockd.conf import default
 from drydockd.conf import executor
@@ -12,7 +13,7 @@ from drydockd.conf import redfish
 from drydockd.conf import ssh
 
 # Alphabetical by group; DEFAULT first as the generator prints it.
-_MODULES = [default, database, executor, graph, ipmi, manager, oob,
+_MODULES = [default, boot, database, executor, graph, ipmi, manager, oob,
             receiver, redfish, ssh]
 
 

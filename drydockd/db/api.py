@@ -37,6 +37,15 @@ class Connection(abc.ABC):
         """
 
     @abc.abstractmethod
+    def list_agent_work(self):
+        """Nodes whose agent has work now: an agent action's subtask of
+        theirs is open and its parent holds them.
+
+        :returns: dicts with node_id, node_name, task (the parent's uuid),
+            action and design_ref, ordered by node id.
+        """
+
+    @abc.abstractmethod
     def start_task(self, values, node_ids, history=(), node_status=None,
                    subtasks=False):
         """Create a task, lock its nodes and write its pending history.

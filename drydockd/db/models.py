@@ -131,6 +131,8 @@ class Node(Base):
     reservation: Mapped[int | None] = mapped_column(
         ForeignKey('tasks.id', ondelete='SET NULL'), index=True)
     updated: Mapped[object | None] = mapped_column(DateTime)
+    # What the node's agent last found (cpus, memory_mb, disks, nics).
+    inventory: Mapped[dict | None] = mapped_column(JSON)
 
 
 class DeploymentHistory(Base):

@@ -62,7 +62,8 @@ def _remove(driver, node, args):
 # args)`` returns (message, node fields) or raises. One per method of
 # common.actions.NODE_ACTIONS.
 HANDLERS = {'verify_nodes': _verify, 'power': _power,
-            'image_provision': _provision, 'remove_nodes': _remove}
+            'image_provision': _provision, 'remove_nodes': _remove,
+            'inspect_nodes': _provision}
 
 
 class NodeRun:

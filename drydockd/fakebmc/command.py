@@ -6,6 +6,10 @@ Example::
         --fault node03:wrongpass --fault node07:slow:1.5 \\
         --write-design /tmp/site.yaml --ready-file /tmp/fakebmc.ready
 
+``--qemu FILE`` puts a QEMU machine behind each BMC instead of a
+simulated node (``drydockd.fakebmc.qemu``): FILE lists the nodes, their
+ports and machines, and replaces ``--count`` and ``--base-port``.
+
 ``--fault NODE:KIND[:ARG]`` (repeatable): NODE is a name (``node03``) or
 a number (``3``); KIND is one of ``wrongpass``, ``noanswer``, ``unbound``,
 ``slow`` (ARG: seconds every answer is late) or ``neverboots``.
@@ -31,6 +35,7 @@ from drydockd.fakebmc import agent
 from drydockd.fakebmc import calllog
 from drydockd.fakebmc import design
 from drydockd.fakebmc import fleet
+from drydockd.fakebmc import qemu
 
 LOG = logging.getLogger(__name__)
 
@@ -56,8 +61,11 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog='drydock-fakebmc',
         description='Serve simulated IPMI BMCs on 127.0.0.1.')
-    parser.add_argument('--count', type=int, required=True)
-    parser.add_argument('--base-port', type=int, required=True)
+    parser.add_argument('--count', type=int)
+    parser.add_argument('--base-port', type=int)
+    parser.add_argument('--qemu', metavar='FILE',
+                        help='JSON list of QEMU machines, one per BMC '
+                             '(replaces --count and --base-port)')
     parser.add_argument('--boot-seconds', type=float, default=5.0,
                         help='time from a network boot to "provisioned"')
     parser.add_argument('--fault', action='append', default=[],
@@ -87,6 +95,15 @@ def _parser():
 def _parse_args(argv):
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.qemu:
+        try:
+            specs = qemu.load_specs(args.qemu)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            parser.error('--qemu %s: %s' % (args.qemu, exc))
+        args.count, args.base_port = len(specs), specs[0].port
+        return args, specs
+    if args.count is None or args.base_port is None:
+        parser.error('--count and --base-port are required without --qemu')
     if not 0 < args.count <= MAX_COUNT:
         parser.error(f'--count must be 1-{MAX_COUNT}')
     if not 0 < args.base_port <= 65536 - args.count:

@@ -63,6 +63,9 @@ class NodeSpec:
     fault_arg: float | None = None
     power: str = 'off'
     answer_delay: float = 0.0
+    # A QEMU machine behind the BMC (``qemu.Machine``), or None for a
+    # simulated node.
+    machine: object = None
 
     def __post_init__(self):
         if self.fault is not None and self.fault not in FAULTS:
@@ -256,6 +259,7 @@ class Fleet:
             self._thread.join(5)
         self.scheduler.stop()
         for bmc in self.bmcs.values():
+            getattr(bmc, 'shutdown', lambda: None)()
             _forget_server(bmc)
         for sock in self._silent:
             sock.close()
@@ -275,6 +279,10 @@ class Fleet:
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             self._silent.append(sock)
             sock.bind((spec.address, spec.port))
+            return
+        if spec.machine is not None:
+            from drydockd.fakebmc import qemu
+            self.bmcs[spec.name] = qemu.QemuBmc(spec, self)
             return
         self.bmcs[spec.name] = SimulatedBmc(spec, self)
 

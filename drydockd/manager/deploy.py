@@ -21,13 +21,24 @@ from drydockd.site import node_filter
 LOG = logging.getLogger(__name__)
 
 
-def select_nodes(design_ref, node_filter_doc):
-    """Load the design and apply the node filter."""
+def select_nodes(design_ref, node_filter_doc, inventories=None):
+    """Load the design and apply the node filter.
+
+    :param inventories: ``callable()`` giving ``{node id: inventory}``,
+        called only when the filter selects on inventories.
+    """
     design = design_mod.load(design_ref)
     racks = {r['name']: r.get('labels', {})
              for r in design.get('racks', []) or []}
-    return design, node_filter.select(node_filter_doc, design['nodes'],
-                                      racks)
+    if inventories is None or not node_filter.uses_inventory(
+            node_filter_doc):
+        return design, node_filter.select(node_filter_doc, design['nodes'],
+                                          racks)
+    found = inventories()
+    by_id = {n['id']: n for n in design['nodes']}
+    seen = [dict(n, inventory=found.get(n['id'])) for n in design['nodes']]
+    chosen = node_filter.select(node_filter_doc, seen, racks)
+    return design, [by_id[n['id']] for n in chosen]
 
 
 def plan(design_ref, node_filter_doc):

@@ -56,7 +56,9 @@ def start(db, publisher, conf, action, design_ref, node_filter_doc,
     args = dict(spec.args)
     if action == 'power_nodes':
         args['power'] = power
-    design, nodes = deploy.select_nodes(design_ref, node_filter_doc)
+    design, nodes = deploy.select_nodes(
+        design_ref, node_filter_doc, lambda: {
+            n['id']: n.get('inventory') for n in db.list_nodes()})
     if dry_run:
         return dry_run_mod.record(db, action, design_ref, node_filter_doc,
                                   nodes, created_by, power=power)
@@ -75,6 +77,7 @@ def start(db, publisher, conf, action, design_ref, node_filter_doc,
         {'action': action, 'design_ref': design_ref,
          'node_filter': node_filter_doc, 'created_by': created_by},
         [n['id'] for n in nodes], node_status=spec.node_status,
+        history=[(str(n['id']), step) for n in nodes for step in spec.steps],
         subtasks=True)
     with deploy.ending_on_failure(db, publisher, task):
         task = db.get_task(task['id'])

@@ -12,7 +12,10 @@ without knowing the wire. A report must have passed
   ``GraphTaskChanged``; a node's own status, progress or power state ->
   ``NodeChanged``; a node entry naming a subtask -> ``SubtaskSettled`` or
   ``SubtaskAwaitingAgent``.
-- A node agent's report gives ``NodeProvisioned`` per node that says so.
+- A node agent's report without a task (the simulator's) gives
+  ``NodeProvisioned`` per node that says so. One with a task (the boot
+  service's) reads like an executor's, plus ``NodeInventoried`` and
+  ``AgentFinished`` for entries with an inventory or the agent's result.
 - A power-sync report gives ``PowerRead`` per node, and ``PowerDrift``
   for a node whose state was not the one drydock expected.
 - An entry without ``time`` (Fuel's Astute sends none) happened when the
@@ -40,7 +43,9 @@ def translate(report, received):
     :raises: MessageInvalid if a time cannot be read.
     """
     args = report['args']
-    if report['method'] == schemas.NODE_AGENT_REPORT:
+    if report['method'] == schemas.NODE_AGENT_REPORT \
+            and 'task_uuid' not in args:
+        # The simulator's agent: no task, only "provisioned".
         return _agent(args, received)
     if report['method'] == schemas.POWER_SYNC_REPORT:
         return _power_sync(args, received)
@@ -80,6 +85,12 @@ def _entry(task, entry, received, out, outcomes):
             task, node, at, status, _percent(entry.get('progress')),
             _text(entry.get('error_msg')) if status == 'error' else None,
             entry.get('power_state')))
+    if entry.get('inventory') is not None:
+        out.append(ev.NodeInventoried(task, node, at, entry['inventory']))
+    if entry.get('agent_result') is not None:
+        out.append(ev.AgentFinished(
+            task, node, at, entry['agent_result'] == 'success',
+            _text(entry.get('message')) or ''))
     if name is None and 'subtask_uuid' not in entry \
             and status in ('ready', 'error'):
         outcomes.append((node, status == 'ready'))

@@ -179,8 +179,15 @@ class _Check:
 
     def _nodes(self):
         """Duplicate names and ids; returns every role a node has."""
-        names, ids, roles = set(), set(), set()
+        names, ids, roles, macs = set(), set(), set(), set()
         for i, node in self.items('nodes'):
+            boot = node.get('boot')
+            mac = boot.get('mac') if isinstance(boot, dict) else None
+            if isinstance(mac, str):
+                if mac.lower() in macs:
+                    self.add(('nodes', i, 'boot', 'mac'),
+                             'duplicate MAC %s' % mac)
+                macs.add(mac.lower())
             name = self.field(node, 'name', str)
             if name is not None and name in names:
                 self.add(('nodes', i, 'name'), 'duplicate node name')

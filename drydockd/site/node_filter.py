@@ -24,7 +24,11 @@ SCHEMA_PATH = os.path.join(os.path.dirname(__file__), 'jsonschema',
                            'node-filter.json')
 SET_TYPES = ('intersection', 'union')
 CRITERIA = ('node_names', 'node_tags', 'node_labels', 'rack_names',
-            'rack_labels')
+            'rack_labels', 'min_memory_mb', 'min_disk_bytes')
+# Criteria on what the node's agent found (``inventory``, which the
+# caller adds to the design's nodes); a node never inspected has none and
+# matches none of them.
+INVENTORY_CRITERIA = ('min_memory_mb', 'min_disk_bytes')
 _TYPES = {'array': 'a list', 'object': 'an object (a map of key: value)',
           'string': 'a string'}
 _JSON_NAMES = {str: 'a string', int: 'a number', float: 'a number',
@@ -107,6 +111,12 @@ def validate(node_filter):
 
 
 def _matches(criterion, value, node, racks):
+    inventory = node.get('inventory') or {}
+    if criterion == 'min_memory_mb':
+        return (inventory.get('memory_mb') or -1) >= value
+    if criterion == 'min_disk_bytes':
+        return max((d['size_bytes'] for d in inventory.get('disks', ())),
+                   default=-1) >= value
     if criterion == 'node_names':
         return node['name'] in value or str(node['id']) in value
     if criterion == 'node_tags':
@@ -118,6 +128,12 @@ def _matches(criterion, value, node, racks):
         return node.get('rack') in value
     rack_labels = racks.get(node.get('rack'), {})
     return all(str(rack_labels.get(k)) == str(v) for k, v in value.items())
+
+
+def uses_inventory(node_filter):
+    """True if the filter selects on node inventories."""
+    return any(c in flt for flt in (node_filter or {}).get('filter_set', ())
+               for c in INVENTORY_CRITERIA)
 
 
 def _check_known(index, flt, nodes, racks):

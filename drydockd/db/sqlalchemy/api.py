@@ -7,8 +7,10 @@ import uuid as uuidlib
 import sqlalchemy as sa
 import tenacity
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import orm
 from sqlalchemy.orm import exc as orm_exc
 
+from drydockd.common import actions
 from drydockd.common import exception
 from drydockd.common import states
 from drydockd.common.timeutils import utcnow
@@ -144,6 +146,22 @@ class Connection(api.Connection):
             if node is None:
                 raise exception.NodeNotFound(node=ident)
             return _node_dict(node)
+
+    def list_agent_work(self):
+        sub = orm.aliased(models.Task)
+        parent = orm.aliased(models.Task)
+        query = (sa.select(models.Node.id, models.Node.name, parent.uuid,
+                           parent.action, parent.design_ref)
+                 .join(sub, sub.node_id == models.Node.id)
+                 .join(parent, sub.parent_id == parent.id)
+                 .where(models.Node.reservation == parent.id,
+                        sub.action.in_(actions.AGENT_ACTIONS),
+                        sub.status.not_in(states.TASK_FINAL))
+                 .order_by(models.Node.id))
+        with self._session() as session:
+            return [{'node_id': n, 'node_name': name, 'task': uuid,
+                     'action': action, 'design_ref': ref}
+                    for n, name, uuid, action, ref in session.execute(query)]
 
     @_retry_on_deadlock
     def start_task(self, values, node_ids, history=(), node_status=None,

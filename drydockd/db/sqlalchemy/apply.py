@@ -51,13 +51,17 @@ def apply(session, events):
     _graph_tasks(session, tasks, kinds[ev.GraphTaskChanged], counts)
     nodes = _load_nodes(session, kinds[ev.NodeChanged]
                         + kinds[ev.NodeProvisioned] + kinds[ev.PowerRead]
-                        + kinds[ev.PowerDrift])
+                        + kinds[ev.PowerDrift] + kinds[ev.AgentFinished])
     for event in kinds[ev.NodeChanged]:
         _move_node(nodes.get(event.node), tasks[event.task], event)
     power_sync.apply(nodes, kinds[ev.PowerRead], kinds[ev.PowerDrift])
     parents = subtasks.apply(session, tasks, kinds[ev.SubtaskSettled],
                              kinds[ev.SubtaskAwaitingAgent],
                              kinds[ev.NodeProvisioned], nodes)
+    parents |= subtasks.agents_finished(session, tasks,
+                                        kinds[ev.AgentFinished], nodes)
+    for event in kinds[ev.NodeInventoried]:
+        _inventory(session, event)
     for event in kinds[ev.TaskReported]:
         _reported(tasks[event.task], event)
     for event in kinds[ev.TaskStarted]:
@@ -169,6 +173,14 @@ def _move_node(node, task, event):
     if event.power_state is not None:
         node.power_state = event.power_state
     node.updated = event.at
+
+
+def _inventory(session, event):
+    """Keep the node's latest inventory, with when it was taken."""
+    session.execute(sa.update(models.Node).where(
+        models.Node.id == event.node).values(inventory=dict(
+            event.inventory, inventoried_at=timeutils.format_time(
+                event.at))))
 
 
 def _reported(task, event):

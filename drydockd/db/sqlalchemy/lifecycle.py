@@ -75,8 +75,11 @@ def reap(session, now, executor_timeout, deploy_timeout):
     task = models.Task
     silent = now - datetime.timedelta(seconds=executor_timeout)
     expired = now - datetime.timedelta(seconds=deploy_timeout)
+    # Parents with a subtask waiting for its agent: reap_overdue below
+    # ends an overdue one, with the reason that says so, and then its
+    # parent if nothing else runs.
     waiting_on_agents = sa.select(task.parent_id).where(
-        task.status == 'running', task.deadline >= now)
+        task.status == 'running', task.deadline.is_not(None))
     candidates = session.scalars(
         sa.select(task).where(
             task.parent_id.is_(None), task.id.not_in(waiting_on_agents),

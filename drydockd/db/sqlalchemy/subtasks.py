@@ -133,7 +133,62 @@ def _agents(session, events, nodes, messages):
         name = node.name if node is not None else None
         messages += _settle(sub, True, results.agent_reported(
             name or sub.node_id), name, at[sub.node_id])
+        close_agent_rows(session, sub, True, None, at[sub.node_id])
         parents.add(sub.parent_id)
+    return parents
+
+
+def close_agent_rows(session, sub, ok, message, now):
+    """A node's agent part ended: its agent steps that never ran are
+    ``skipped``, and a step still running failed with ``message``."""
+    if sub.node_id is None:
+        return
+    H = models.DeploymentHistory
+    where = (H.task_id == sub.parent_id, H.node_id == str(sub.node_id))
+    if not ok:
+        session.execute(
+            sa.update(H).where(*where, H.status == 'running')
+            .values(status='error', time_end=now,
+                    custom={'error_msg': message})
+            .execution_options(synchronize_session=False))
+    session.execute(
+        sa.update(H).where(*where, H.status == 'pending')
+        .values(status='skipped', time_start=now, time_end=now,
+                custom={'error_msg': message if not ok else
+                        'not reported by the node agent'})
+        .execution_options(synchronize_session=False))
+
+
+def agents_finished(session, tasks, events, nodes):
+    """Agents (through the boot service) ended nodes' parts of tasks:
+    settle each node's open subtask; a failure puts the node in error.
+    Returns the parents touched."""
+    messages, parents = [], set()
+    for event in events:
+        parent = tasks[event.task]
+        sub = _open(session.scalars(sa.select(T).where(
+            T.parent_id == parent.id, T.node_id == event.node)).first(),
+            parent)
+        if sub is None:
+            continue
+        node = nodes.get(event.node)
+        if node is not None and node.reservation == parent.id:
+            if not event.ok:
+                node.status = states.next_node_status(node.status, 'error')
+                node.error_msg = event.message
+            elif parent.action == 'provision_nodes':
+                node.status = states.next_node_status(node.status,
+                                                      'provisioned')
+                node.progress = 100
+            node.updated = event.at
+        messages += _settle(sub, event.ok, event.message,
+                            node.name if node is not None else None,
+                            event.at)
+        close_agent_rows(session, sub, event.ok, event.message, event.at)
+        parents.add(sub.parent_id)
+    if messages:
+        endings.add_messages(session, messages,
+                             max(e.at for e in events))
     return parents
 
 
@@ -184,6 +239,7 @@ def reap_overdue(session, now):
             node.reservation = None
             node.updated = now
         messages += _settle(sub, False, reason, name, now)
+        close_agent_rows(session, sub, False, reason, now)
         parents.add(sub.parent_id)
     endings.add_messages(session, messages, now)
     complete_parents(session, parents, now)

@@ -17,7 +17,7 @@ def test_protocol_and_state_rules_follow_the_table():
         assert action.name in states.SUBTASK_ACTIONS
         request = schemas.request(action.method, 'uuid-1', **action.args)
         assert request['respond_to'] == action.reply
-    assert actions.AGENT_ACTIONS == ('provision_nodes',)
+    assert actions.AGENT_ACTIONS == ('provision_nodes', 'inspect_nodes')
     assert actions.awaits_agent('image_provision')
     assert not actions.awaits_agent('power')
 

@@ -131,6 +131,27 @@ def test_node_agent_report():
     assert events(agent) == [ev.NodeProvisioned(5, RECEIVED)]
 
 
+def test_boot_service_agent_report():
+    """The boot service's reports name the task: steps, inventory and
+    the agent's result."""
+    inventory = {'cpus': 1, 'memory_mb': 256, 'disks': [], 'nics': []}
+    agent = schemas.report('node_agent_resp', U, nodes=[
+        schemas.node_entry('5', T(2), 'inspect', 'ready',
+                           time_start=schemas.format_time(T(1))),
+        schemas.node_entry('5', T(2), inventory=inventory),
+        schemas.node_entry('5', T(3), status='provisioned', progress=100,
+                           agent_result='success', message='booted'),
+        schemas.node_entry('6', T(3), agent_result='failure',
+                           message='disk too small')])
+    assert events(agent) == [
+        ev.TaskReported(U, RECEIVED),
+        ev.GraphTaskChanged(U, '5', 'inspect', 'ready', T(2), T(1)),
+        ev.NodeInventoried(U, 5, T(2), inventory),
+        ev.NodeChanged(U, 5, T(3), 'provisioned', 100),
+        ev.AgentFinished(U, 5, T(3), True, 'booted'),
+        ev.AgentFinished(U, 6, T(3), False, 'disk too small')]
+
+
 def test_an_unreadable_deadline_is_refused():
     """validate_report checks ``time`` and ``time_start``; a deadline
     outside datetime's range is caught by the translation, so the receiver

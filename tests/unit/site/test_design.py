@@ -397,7 +397,7 @@ def test_x_keys_hold_anchors_at_the_top_only():
     doc['nodes'][0]['x-note'] = 'no'
     assert design.validate(doc) == [
         'node node01.x-note: unknown key (known: id, name, roles, labels, '
-        'tags, rack, oob, ssh)']
+        'tags, rack, oob, ssh, boot)']
 
 
 def test_a_cycle_is_reported_with_the_other_problems():

@@ -201,3 +201,31 @@ def test_union_and_intersection_obey_set_algebra(inventory, f1, f2):
             dict(both, filter_type='union')]}) == a | b
         assert _select(nodes, {'filter_set_type': 'union', 'filter_set': [
             dict(both, filter_type='intersection')]}) == a & b
+
+
+def test_inventory_criteria_match_what_the_agent_found():
+    inventoried = [
+        dict(NODES[0], inventory={'memory_mb': 4096, 'disks': [
+            {'name': 'vda', 'size_bytes': 500}]}),
+        dict(NODES[1], inventory={'memory_mb': 1024, 'disks': [
+            {'name': 'vda', 'size_bytes': 100},
+            {'name': 'vdb', 'size_bytes': 2000}]}),
+        dict(NODES[2])]      # never inspected: matches no such criterion
+
+    def chosen(**criteria):
+        flt = one(**criteria)
+        assert node_filter.uses_inventory(flt)
+        return sorted(n['name'] for n in node_filter.select(
+            flt, inventoried, RACKS))
+
+    assert chosen(min_memory_mb=2048) == ['a']
+    assert chosen(min_memory_mb=0) == ['a', 'b']
+    assert chosen(min_disk_bytes=1000) == ['b']
+    assert chosen(min_disk_bytes=100, min_memory_mb=2000) == ['a']
+    assert chosen(filter_type='union', min_disk_bytes=1000,
+                  min_memory_mb=2000) == ['a', 'b']
+    with pytest.raises(exception.InvalidInput, match='selects no node'):
+        chosen(min_memory_mb=1 << 20)
+    with pytest.raises(exception.InvalidInput, match='min_memory_mb'):
+        node_filter.validate(one(min_memory_mb=-1))
+    assert not node_filter.uses_inventory(one(node_names=['a']))
