@@ -7,11 +7,12 @@ from drydockd.conf import graph
 from drydockd.conf import ipmi
 from drydockd.conf import manager
 from drydockd.conf import receiver
+from drydockd.conf import site
 from drydockd.conf import ssh
 
 # Alphabetical by group; DEFAULT first as the generator prints it.
 _MODULES = [default, database, executor, graph, ipmi, manager, receiver,
-            ssh]
+            site, ssh]
 
 
 def register_opts(conf):

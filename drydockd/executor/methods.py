@@ -20,6 +20,7 @@ from drydockd.executor import node_methods
 from drydockd.executor import reporting
 from drydockd.executor.engine import engine as engine_mod
 from drydockd.executor.transports import loader
+from drydockd.executor.transports import master
 from drydockd.executor.transports import oob
 from drydockd.graph import serializer
 from drydockd.messaging import schemas
@@ -44,12 +45,13 @@ class Methods:
     def __init__(self, conf, publisher):
         self.conf = conf
         self.publisher = publisher
-        self.transport = loader.load(conf)
+        self.nodes = node_methods.NodeMethods(conf)
+        self.transport = master.MasterGuard(loader.load(conf),
+                                            self.nodes.policy)
         self.live = {}
         self.stopped = collections.OrderedDict()
         self.taken = collections.OrderedDict()   # uuids accepted here
         self._lock = threading.Lock()
-        self.nodes = node_methods.NodeMethods(conf)
         self.table = {'task_deploy': self.task_deploy, 'echo': self.echo}
         self.table.update(dict.fromkeys(self.nodes.table(), self.node_run))
 

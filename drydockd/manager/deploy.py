@@ -17,22 +17,24 @@ from drydockd.manager import limits
 from drydockd.messaging import schemas
 from drydockd.site import design as design_mod
 from drydockd.site import node_filter
+from drydockd.site import policy as policy_mod
 
 LOG = logging.getLogger(__name__)
 
 
-def select_nodes(design_ref, node_filter_doc):
-    """Load the design and apply the node filter."""
-    design = design_mod.load(design_ref)
+def select_nodes(design_ref, node_filter_doc, policy):
+    """Load the design (within the site's ``policy``) and apply the node
+    filter."""
+    design = design_mod.load(design_ref, policy=policy)
     racks = {r['name']: r.get('labels', {})
              for r in design.get('racks', []) or []}
     return design, node_filter.select(node_filter_doc, design['nodes'],
                                       racks)
 
 
-def plan(design_ref, node_filter_doc):
+def plan(design_ref, node_filter_doc, policy):
     """Load the design and build the graph; nothing is written."""
-    design, nodes = select_nodes(design_ref, node_filter_doc)
+    design, nodes = select_nodes(design_ref, node_filter_doc, policy)
     # Roles are checked against the whole design, so a node filter just
     # leaves other roles' tasks out instead of failing them.
     graph, metadata = serializer.serialize(
@@ -53,7 +55,8 @@ def _request(conf, task_uuid, created, spec, dry_run, design_ref):
 def start(db, publisher, conf, design_ref, node_filter_doc, dry_run=False,
           created_by=None):
     """Create a deploy_nodes task and cast it; returns the task dict."""
-    design, nodes, graph, metadata = plan(design_ref, node_filter_doc)
+    design, nodes, graph, metadata = plan(
+        design_ref, node_filter_doc, policy_mod.Policy.from_conf(conf))
     limits.check_deployment(conf, serializer.vertex_count(graph))
     spec = serializer.graph_spec(design.get('deployment_tasks', []), nodes,
                                  design.get('roles'), graph)

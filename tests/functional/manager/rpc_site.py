@@ -37,6 +37,8 @@ class Site:
         drydock_opts.register_opts(conf)
         conf([], default_config_files=[])
         conf.set_override('host', 'rpc-test')
+        for key, value in conftest.TEST_SITE.items():
+            conf.set_override(key, value, 'site')
         conf.set_override('topic', 'drydock-args-%s' % uuid.uuid4().hex[:6],
                           'manager')
         self.server = rpc.get_server(conf, transport, [
