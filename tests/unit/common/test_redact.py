@@ -50,3 +50,22 @@ def test_the_database_never_gets_the_real_ref(tmp_path):
         .driver_connection.iterdump())
     assert 'hunter2' not in raw and 'tok-SECRET' not in raw
     assert 'https://***@d.example/s.yaml?token=***' in raw
+
+
+def test_log_lines_mask_url_credentials():
+    import io
+    import logging
+
+    from drydockd.common import logs
+    stream = io.StringIO()
+    logs.setup(debug=True, stream=stream)
+    try:
+        logging.getLogger('drydockd.test').debug(
+            'fetching %s for %s', 'https://u:hunter2@d.example/s.yaml'
+            '?rev=1&token=tok-SECRET', 'amqp://drydock:pw-SECRET@mq//')
+    finally:
+        logs.setup()
+    text = stream.getvalue()
+    assert 'hunter2' not in text and 'SECRET' not in text
+    assert 'https://***@d.example/s.yaml?rev=1&token=***' in text
+    assert 'amqp://***@mq//' in text
