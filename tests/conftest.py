@@ -29,9 +29,14 @@ BIN = os.path.dirname(sys.executable)
 
 UNIT = os.path.join(ROOT, 'tests', 'unit') + os.sep
 
-# The suite runs as root (CI, containers): every drydockd it starts is
-# told that this is meant (drydockd refuses root otherwise).
-os.environ['DRYDOCK_ALLOW_ROOT'] = '1'
+
+
+def daemon_env(**extra):
+    """The environment of a drydockd a test starts: the suite runs as
+    root (CI, containers), and drydockd refuses root unless told that is
+    meant. Only the daemons get it, so nothing they run inherits it from
+    the test process."""
+    return dict(os.environ, DRYDOCK_ALLOW_ROOT='1', **extra)
 SERVER_PORTS = (5432, 5672)
 
 
@@ -208,6 +213,7 @@ class Daemon:
         self.log = open(self.log_path, 'w')
         self.proc = subprocess.Popen(
             [os.path.join(BIN, 'drydockd'), role, '--config-file', config],
+            env=daemon_env(),
             stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout=60):

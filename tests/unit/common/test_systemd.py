@@ -63,7 +63,7 @@ def _read_until(sock, wanted, timeout):
 def test_daemon_notifies_ready_watchdog_stopping(tmp_path, notify_socket,
                                                  embedded_config):
     path, sock = notify_socket
-    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC='400000')
+    env = conftest.daemon_env(NOTIFY_SOCKET=path, WATCHDOG_USEC='400000')
     env.pop('WATCHDOG_PID', None)
     proc = subprocess.Popen(
         [os.path.join(conftest.BIN, 'drydockd'), 'all-in-one',
