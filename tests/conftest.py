@@ -28,6 +28,15 @@ BIN = os.path.dirname(sys.executable)
 
 
 UNIT = os.path.join(ROOT, 'tests', 'unit') + os.sep
+
+
+
+def daemon_env(**extra):
+    """The environment of a drydockd a test starts: the suite runs as
+    root (CI, containers), and drydockd refuses root unless told that is
+    meant. Only the daemons get it, so nothing they run inherits it from
+    the test process."""
+    return dict(os.environ, DRYDOCK_ALLOW_ROOT='1', **extra)
 SERVER_PORTS = (5432, 5672)
 
 
@@ -135,25 +144,47 @@ def rabbit_vhost():
 
 
 def write_config(path, **groups):
-    """Write an oslo.config file: ``groups`` maps group -> {opt: value}."""
+    """Write an oslo.config file: ``groups`` maps group -> {opt: value}
+    (a list value is one line per item, for multi-valued options)."""
     lines = []
     for group, opts in groups.items():
         lines.append('[%s]' % group)
-        lines.extend('%s = %s' % (k, v) for k, v in opts.items())
+        for key, value in opts.items():
+            values = value if isinstance(value, list) else [value]
+            lines.extend('%s = %s' % (key, v) for v in values)
         lines.append('')
     with open(path, 'w') as f:
         f.write('\n'.join(lines))
     return str(path)
 
 
+def add_options(config, group, **opts):
+    """Append ``[group]`` options to a config file written before (a
+    repeated section adds to the first; a later value wins)."""
+    with open(config, 'a') as f:
+        f.write('\n[%s]\n' % group)
+        for key, value in opts.items():
+            values = value if isinstance(value, list) else [value]
+            f.writelines('%s = %s\n' % (key, v) for v in values)
+    return config
+
+
+# The master-node commands the tests' designs run (the demo site's
+# upload_repos, and others' notify), allowed as a site would allow them.
+TEST_SITE = {'allow_master_shell': 'true',
+             'master_shell_commands': ['sync-repos', 'notify']}
+
+
 @pytest.fixture
 def embedded_config(tmp_path):
-    """Config of the embedded default rooted in a temporary directory."""
+    """Config of the embedded default rooted in a temporary directory
+    (designs are read from it, the default design roots)."""
     return write_config(tmp_path / 'drydock.conf',
                         DEFAULT={'state_path': tmp_path,
                                  'host': 'test-%s' % uuid.uuid4().hex[:6]},
                         executor={'report_interval': 0.05},
-                        receiver={'batch_window_ms': 20})
+                        receiver={'batch_window_ms': 20},
+                        site=dict(TEST_SITE))
 
 
 def production_config(path, pg, vhost, broker=None, **extra):
@@ -167,7 +198,8 @@ def production_config(path, pg, vhost, broker=None, **extra):
                           'state_path': os.path.dirname(str(path))},
               'database': {'connection': pg},
               'executor': {'report_interval': 0.05},
-              'receiver': {'batch_window_ms': 20}}
+              'receiver': {'batch_window_ms': 20},
+              'site': dict(TEST_SITE)}
     for group, opts in extra.items():
         groups.setdefault(group, {}).update(opts)
     return write_config(path, **groups)
@@ -181,6 +213,7 @@ class Daemon:
         self.log = open(self.log_path, 'w')
         self.proc = subprocess.Popen(
             [os.path.join(BIN, 'drydockd'), role, '--config-file', config],
+            env=daemon_env(),
             stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout=60):

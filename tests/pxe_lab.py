@@ -131,7 +131,8 @@ class PxeLab:
             argv = list(self.lab.argv(*argv))
         log = open(log_path, 'w')
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True,
+                                env=conftest.daemon_env())
         self.procs.append((proc, log))
         return proc, log_path
 

@@ -92,8 +92,11 @@ def main():
     with tempfile.TemporaryDirectory(prefix='drydock-cli-') as state:
         config = os.path.join(state, 'drydock.conf')
         with open(config, 'w') as f:
-            f.write('[DEFAULT]\nstate_path = %s\n' % state)
-        env = dict(os.environ, DRYDOCK_CONFIG=config)
+            # The demo design's master task is allowed, as tools/demo does.
+            f.write('[DEFAULT]\nstate_path = %s\n\n[site]\n'
+                    'allow_master_shell = true\n'
+                    'master_shell_commands = sync-repos\n' % state)
+        env = dict(os.environ, DRYDOCK_CONFIG=config, DRYDOCK_ALLOW_ROOT='1')
         env.pop('DRYDOCK_TRANSPORT_URL', None)
         daemon = _daemon(state, env)
         try:

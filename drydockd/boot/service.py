@@ -23,6 +23,7 @@ from drydockd.common import exception
 from drydockd.db import api as db_api
 from drydockd.messaging import publisher as publisher_mod
 from drydockd.site import design as design_mod
+from drydockd.site import policy as policy_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class BootService:
 
     def __init__(self, conf, db=None, publisher=None):
         self.conf = conf
+        self.policy = policy_mod.Policy.from_conf(conf)
         self.ready = threading.Event()
         self._stop = threading.Event()
         self.db = db or db_api.get_instance(conf)
@@ -95,7 +97,7 @@ class BootService:
     def _load_site(self):
         """The design of ``[boot] design_ref`` (None if unset)."""
         ref = self.conf.boot.design_ref
-        return design_mod.load(ref) if ref else None
+        return design_mod.load(ref, policy=self.policy) if ref else None
 
     def _base_url(self, site):
         server = ((site or {}).get('boot') or {}).get('server') \
@@ -121,7 +123,8 @@ class BootService:
         current = []
         for item in self.db.list_agent_work():
             try:
-                design = design_mod.load(item['design_ref'])
+                design = design_mod.load(item['design_ref'],
+                                         policy=self.policy)
                 current.append(provisioning_of(item, design, self.images,
                                                self.base))
             except (exception.DrydockException, StopIteration) as exc:

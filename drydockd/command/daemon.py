@@ -26,6 +26,10 @@ def main(argv=None):
         return 2
     conf = config.parse_args(argv[1:])
     logs.setup(conf.debug)
+    refusal = refuse_root(conf, os.geteuid(), os.environ)
+    if refusal:
+        logging.getLogger(__name__).error('%s', refusal)
+        return 1
     try:
         launcher = services.BUILDERS[argv[0]](conf)
     except exception.DrydockException as exc:
@@ -36,6 +40,21 @@ def main(argv=None):
     code = launcher.run()
     _exit_past_stuck_threads(code)
     return code
+
+
+def refuse_root(conf, euid, environ):
+    """Why drydockd will not start as this user, or None.
+
+    The daemons need no privilege (systemd/ runs them as ``drydock``):
+    as root, a design's command or a bug would own the master node. An
+    operator who means it says so.
+    """
+    if euid != 0 or conf.allow_root or \
+            environ.get('DRYDOCK_ALLOW_ROOT') == '1':
+        return None
+    return ('drydockd refuses to run as root: run it as an unprivileged '
+            'user (the systemd units use "drydock"), or pass --allow-root '
+            '(or set DRYDOCK_ALLOW_ROOT=1) if you mean it')
 
 
 def _exit_past_stuck_threads(code):

@@ -1,15 +1,23 @@
 """Logging setup with a last line of defence against secrets."""
 
 import logging
+import re
 import sys
 
 from oslo_utils import strutils
 
+from drydockd.common import redact
+
 FORMAT = '%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s'
 
 
+# A URL in a log line (its credentials are masked by common.redact).
+URL = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://[^\s\'"<>]+')
+
+
 class MaskSecrets(logging.Filter):
-    """Mask ``password=...``-style values in every record.
+    """Mask ``password=...``-style values and URL credentials
+    (``user:pass@``, ``?token=``) in every record.
 
     Code never logs credentials on purpose; this catches what a library
     or an exception text might carry.
@@ -17,7 +25,8 @@ class MaskSecrets(logging.Filter):
 
     def filter(self, record):
         message = record.getMessage()
-        masked = strutils.mask_password(message)
+        masked = strutils.mask_password(URL.sub(
+            lambda m: redact.mask_ref(m.group(0)), message))
         if masked != message:
             record.msg, record.args = masked, None
         return True

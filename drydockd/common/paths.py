@@ -70,3 +70,21 @@ def ensure_sqlite_dir(url):
     if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
         raise exception.StatePathError(
             path=path, reason='not readable and writable by this user')
+
+
+# A source checkout's examples (etc/drydock/demo-site.yaml), next to the
+# package; absent from an installed wheel.
+EXAMPLES_DIR = os.path.normpath(os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), '..', '..', 'etc',
+    'drydock'))
+SAMPLE_DESIGN_ROOTS = ('/etc/drydock', '/srv/drydock', '$state_path')
+
+
+def default_design_roots():
+    """``[site] design_file_roots`` when the config names none: the
+    system's drydock directories, the state path, and the examples when
+    drydock runs from a source checkout (``tools/demo``)."""
+    roots = list(SAMPLE_DESIGN_ROOTS)
+    if os.path.isdir(EXAMPLES_DIR):
+        roots.append(EXAMPLES_DIR)
+    return roots

@@ -15,7 +15,11 @@ _registered = False
 
 
 CLI_OPTS = [cfg.BoolOpt('debug', short='d', default=False,
-                        help='Log at DEBUG level.')]
+                        help='Log at DEBUG level.'),
+            cfg.BoolOpt('allow-root', default=False,
+                        help='Let drydockd run as root, which it refuses '
+                             'otherwise (DRYDOCK_ALLOW_ROOT=1 does the '
+                             'same).')]
 
 
 def register():

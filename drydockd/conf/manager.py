@@ -5,6 +5,12 @@ from oslo_config import cfg
 GROUP = 'manager'
 
 opts = [
+    cfg.IntOpt('max_output_chars', default=16384, min=256,
+               help='Characters of one status message, or of one history '
+                    'row\'s custom or summary (what a graph task '
+                    'printed), returned over the API; longer ones are cut '
+                    'and marked truncated (the database keeps them '
+                    'whole).'),
     cfg.StrOpt('topic', default='drydock',
                help='oslo.messaging topic of the public RPC API.'),
     cfg.StrOpt('api_version_cap',

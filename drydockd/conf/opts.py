@@ -10,11 +10,12 @@ from drydockd.conf import manager
 from drydockd.conf import oob
 from drydockd.conf import receiver
 from drydockd.conf import redfish
+from drydockd.conf import site
 from drydockd.conf import ssh
 
 # Alphabetical by group; DEFAULT first as the generator prints it.
 _MODULES = [default, boot, database, executor, graph, ipmi, manager, oob,
-            receiver, redfish, ssh]
+            receiver, redfish, site, ssh]
 
 
 def register_opts(conf):

@@ -15,12 +15,27 @@ from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import types
 from sqlalchemy import func
 from sqlalchemy import literal_column
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import deferred
 from sqlalchemy.orm import mapped_column
+
+from drydockd.common import redact
+
+
+class MaskedRef(types.TypeDecorator):
+    """A design_ref as it may be kept: credentials masked on the way in
+    (common.redact), whoever writes it; the real one never reaches the
+    database."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return redact.mask_ref(value)
 
 # Named constraints so Alembic can drop them on both databases.
 NAMING = {
@@ -49,7 +64,7 @@ class Task(Base):
     result_reason: Mapped[str | None] = mapped_column(Text)
     result_error_count: Mapped[int] = mapped_column(Integer, default=0)
     progress: Mapped[int] = mapped_column(Integer, default=0)
-    design_ref: Mapped[str | None] = mapped_column(Text)
+    design_ref: Mapped[str | None] = mapped_column(MaskedRef)
     node_filter: Mapped[dict | None] = mapped_column(JSON)
     created: Mapped[object] = mapped_column(DateTime)
     created_by: Mapped[str | None] = mapped_column(String(255))
@@ -126,7 +141,7 @@ class Node(Base):
     # No credential column: BMC passwords stay in the site design and are
     # read from it by the executor when needed (docs/operations.md).
     # The design that last described this node (where its OOB lives).
-    design_ref: Mapped[str | None] = mapped_column(Text)
+    design_ref: Mapped[str | None] = mapped_column(MaskedRef)
     # The task currently holding this node (a conditional-UPDATE lock).
     reservation: Mapped[int | None] = mapped_column(
         ForeignKey('tasks.id', ondelete='SET NULL'), index=True)

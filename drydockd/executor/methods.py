@@ -21,6 +21,7 @@ from drydockd.executor import power_sync
 from drydockd.executor import reporting
 from drydockd.executor.engine import engine as engine_mod
 from drydockd.executor.transports import loader
+from drydockd.executor.transports import master
 from drydockd.executor.transports import oob
 from drydockd.graph import serializer
 from drydockd.messaging import schemas
@@ -45,7 +46,9 @@ class Methods:
     def __init__(self, conf, publisher):
         self.conf = conf
         self.publisher = publisher
-        self.transport = loader.load(conf)
+        self.nodes = node_methods.NodeMethods(conf)
+        self.transport = master.MasterGuard(loader.load(conf),
+                                            self.nodes.policy)
         self.live = {}
         self.stopped = collections.OrderedDict()
         self.taken = collections.OrderedDict()   # uuids accepted here

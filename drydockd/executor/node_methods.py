@@ -23,6 +23,7 @@ from drydockd.messaging import schemas
 from drydockd import oob
 from drydockd.oob import base
 from drydockd.site import design as design_mod
+from drydockd.site import policy as policy_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class NodeMethods:
 
     def __init__(self, conf):
         self.conf = conf
+        self.policy = policy_mod.Policy.from_conf(conf)
         self._driver = None
 
     @property
@@ -171,7 +173,7 @@ class NodeMethods:
 
     def oob_by_uid(self, design_ref):
         """``{uid: OOBInfo}`` of every design node with an OOB entry."""
-        design = design_mod.load(design_ref)
+        design = design_mod.load(design_ref, policy=self.policy)
         return {str(n['id']): base.OOBInfo.from_design(n)
                 for n in design['nodes'] if n.get('oob')}
 
@@ -179,7 +181,8 @@ class NodeMethods:
         """Match the message's nodes with their OOB data in the design."""
         wanted = args.get('nodes', [])
         try:
-            design = design_mod.load(args.get('design_ref'))
+            design = design_mod.load(args.get('design_ref'),
+                                     policy=self.policy)
         except exception.DrydockException as exc:
             return [], [], [(n, exc.message) for n in wanted]
         by_name = {n['name']: n for n in design['nodes']}

@@ -17,17 +17,19 @@ from drydockd.manager import limits
 from drydockd.messaging import schemas
 from drydockd.site import design as design_mod
 from drydockd.site import node_filter
+from drydockd.site import policy as policy_mod
 
 LOG = logging.getLogger(__name__)
 
 
-def select_nodes(design_ref, node_filter_doc, inventories=None):
-    """Load the design and apply the node filter.
+def select_nodes(design_ref, node_filter_doc, policy, inventories=None):
+    """Load the design (within the site's ``policy``) and apply the node
+    filter.
 
     :param inventories: ``callable()`` giving ``{node id: inventory}``,
         called only when the filter selects on inventories.
     """
-    design = design_mod.load(design_ref)
+    design = design_mod.load(design_ref, policy=policy)
     racks = {r['name']: r.get('labels', {})
              for r in design.get('racks', []) or []}
     if inventories is None or not node_filter.uses_inventory(
@@ -41,9 +43,9 @@ def select_nodes(design_ref, node_filter_doc, inventories=None):
     return design, [by_id[n['id']] for n in chosen]
 
 
-def plan(design_ref, node_filter_doc):
+def plan(design_ref, node_filter_doc, policy):
     """Load the design and build the graph; nothing is written."""
-    design, nodes = select_nodes(design_ref, node_filter_doc)
+    design, nodes = select_nodes(design_ref, node_filter_doc, policy)
     # Roles are checked against the whole design, so a node filter just
     # leaves other roles' tasks out instead of failing them.
     graph, metadata = serializer.serialize(
@@ -64,7 +66,8 @@ def _request(conf, task_uuid, created, spec, dry_run, design_ref):
 def start(db, publisher, conf, design_ref, node_filter_doc, dry_run=False,
           created_by=None):
     """Create a deploy_nodes task and cast it; returns the task dict."""
-    design, nodes, graph, metadata = plan(design_ref, node_filter_doc)
+    design, nodes, graph, metadata = plan(
+        design_ref, node_filter_doc, policy_mod.Policy.from_conf(conf))
     limits.check_deployment(conf, serializer.vertex_count(graph))
     spec = serializer.graph_spec(design.get('deployment_tasks', []), nodes,
                                  design.get('roles'), graph)

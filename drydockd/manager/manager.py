@@ -21,6 +21,7 @@ API version history (the client's docstring repeats it):
           rows as one JSON text, ``rows_json``).
 """
 
+import functools
 import logging
 
 from drydockd.common import actions
@@ -33,6 +34,7 @@ from drydockd.manager import rpc_errors
 from drydockd.manager import validation
 from drydockd.manager import views
 from drydockd.site import node_filter as node_filter_mod
+from drydockd.site import policy as policy_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -64,6 +66,18 @@ class ManagerEndpoint:
         self.publisher = publisher
         self.conf = conf
 
+    @property
+    def _max_output(self):
+        return self.conf.manager.max_output_chars
+
+    def _document(self, task):
+        return views.task_document(task, self._max_output)
+
+    @functools.cached_property
+    def policy(self):
+        """The site's bounds on designs ([site] options)."""
+        return policy_mod.Policy.from_conf(self.conf)
+
     @rpc_errors.api_method
     def create_task(self, context, action, design_ref, node_filter=None,
                     dry_run=False, all_nodes=False):
@@ -72,28 +86,29 @@ class ManagerEndpoint:
         action = _action(action)
         design_ref = arguments.text('design_ref', design_ref,
                                     arguments.MAX_REF)
+        self.policy.resolve(design_ref)     # refused before any fetch
         node_filter = node_filter_mod.validate(node_filter)
         dry_run = arguments.flag('dry_run', dry_run)
         node_actions.check_scope(action, node_filter,
                                  arguments.flag('all_nodes', all_nodes))
         if action == 'validate_design':
-            return views.task_document(validation.validate_design(
-                self.db, design_ref, user, dry_run=dry_run))
+            return self._document(validation.validate_design(
+                self.db, design_ref, self.policy, user, dry_run=dry_run))
         if action == 'prepare_site':
-            return views.task_document(validation.prepare_site(
-                self.db, design_ref, user, dry_run=dry_run))
+            return self._document(validation.prepare_site(
+                self.db, design_ref, self.policy, user, dry_run=dry_run))
         action = actions.SITE_ALIASES.get(action, action)
         if action in actions.NODE_ACTIONS:
-            return views.task_document(node_actions.start(
+            return self._document(node_actions.start(
                 self.db, self.publisher, self.conf, action, design_ref,
                 node_filter, created_by=user, dry_run=dry_run))
         task = deploy.start(self.db, self.publisher, self.conf, design_ref,
                             node_filter, dry_run=dry_run, created_by=user)
-        return views.task_document(task)
+        return self._document(task)
 
     @rpc_errors.api_method
     def get_task(self, context, task_id):
-        return views.task_document(self.db.get_task(
+        return self._document(self.db.get_task(
             arguments.task_ident(task_id), with_messages=True))
 
     @rpc_errors.api_method
@@ -135,31 +150,33 @@ class ManagerEndpoint:
         as_text = page_format is not None and arguments.choice(
             'page_format', page_format, PAGE_FORMATS) == 'json'
         if limit is None and marker is None and not as_text:
-            return [views.history_row(r)
+            return [views.history_row(r, self._max_output)
                     for r in self.db.get_history(task_id, **query)]
-        return self.db.get_history_page(
+        return views.history_page(self.db.get_history_page(
             task_id, arguments.page_limit(
                 'limit', MAX_HISTORY_PAGE if limit is None else limit,
                 MAX_HISTORY_PAGE),
             marker=arguments.history_marker(marker), as_text=as_text,
-            **query)
+            **query), self._max_output)
 
     @rpc_errors.api_method
     def stop_task(self, context, task_id):
         """1.1: stop a task (terminating, then terminated)."""
-        return views.task_document(deploy.stop(
+        return self._document(deploy.stop(
             self.db, self.publisher, arguments.task_ident(task_id),
             arguments.context_user(context)))
 
     @rpc_errors.api_method
     def list_nodes(self, context):
         """1.2: every known node, without credentials."""
-        return [views.node(n) for n in self.db.list_nodes()]
+        return [views.node(n, self._max_output)
+                for n in self.db.list_nodes()]
 
     @rpc_errors.api_method
     def get_node(self, context, node_id):
         """1.2: one node by id or name, without its credential."""
-        return views.node(self.db.get_node(arguments.node_ident(node_id)))
+        return views.node(self.db.get_node(arguments.node_ident(node_id)),
+                          self._max_output)
 
     @rpc_errors.api_method
     def set_node_power(self, context, node_id, power, dry_run=False):
@@ -175,7 +192,7 @@ class ManagerEndpoint:
                        'its site design first' % node['name'])
         flt = {'filter_set_type': 'union', 'filter_set': [
             {'filter_type': 'union', 'node_names': [node['name']]}]}
-        return views.task_document(node_actions.start(
+        return self._document(node_actions.start(
             self.db, self.publisher, self.conf, 'power_nodes',
             node['design_ref'], flt, created_by=user, power=power,
             dry_run=dry_run))

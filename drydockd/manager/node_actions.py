@@ -15,6 +15,7 @@ from drydockd.manager import deploy
 from drydockd.manager import dry_run as dry_run_mod
 from drydockd.manager import limits
 from drydockd.messaging import schemas
+from drydockd.site import policy as policy_mod
 
 LOG = logging.getLogger(__name__)
 # Stands in for subtask uuids (same length) when the size is checked
@@ -57,8 +58,8 @@ def start(db, publisher, conf, action, design_ref, node_filter_doc,
     if action == 'power_nodes':
         args['power'] = power
     design, nodes = deploy.select_nodes(
-        design_ref, node_filter_doc, lambda: {
-            n['id']: n.get('inventory') for n in db.list_nodes()})
+        design_ref, node_filter_doc, policy_mod.Policy.from_conf(conf),
+        lambda: {n['id']: n.get('inventory') for n in db.list_nodes()})
     if dry_run:
         return dry_run_mod.record(db, action, design_ref, node_filter_doc,
                                   nodes, created_by, power=power)

@@ -14,12 +14,13 @@ from drydockd.site import design
 CONTEXT_LENGTH = 255
 
 
-def validate_design(db, design_ref, created_by=None, dry_run=False):
+def validate_design(db, design_ref, policy, created_by=None,
+                    dry_run=False):
     """Record a finished validate_design task; returns the task dict.
 
     It only reads the design, so a dry run is the same task marked so.
     """
-    found = design.problems(design_ref)
+    found = design.problems(design_ref, policy)
     messages = []
     for problem in found:
         context, _, text = problem.partition(': ')
@@ -41,12 +42,12 @@ def validate_design(db, design_ref, created_by=None, dry_run=False):
     return db.get_task(task['id'], with_messages=True)
 
 
-def prepare_site(db, design_ref, created_by=None, dry_run=False):
+def prepare_site(db, design_ref, policy, created_by=None, dry_run=False):
     """Register every node of a valid design; ends at once.
 
     A dry run registers nothing and says how many nodes it would.
     """
-    loaded = design.load(design_ref)
+    loaded = design.load(design_ref, policy=policy)
     count = len(loaded['nodes'])
     if not dry_run:
         db.sync_nodes(loaded['nodes'], design_ref)

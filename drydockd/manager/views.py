@@ -1,5 +1,15 @@
-"""What the API returns: DB dicts shaped for callers (JSON-safe)."""
+"""What the API returns: DB dicts shaped for callers (JSON-safe).
 
+Outputs that nodes and executors decide the length of (status messages,
+history ``custom`` and ``summary``) are cut to ``limit`` characters
+(manager.caps).
+"""
+
+import functools
+import json
+import re
+
+from drydockd.manager import caps
 from drydockd.messaging.schemas import format_time
 
 _TIMES = ('created', 'updated', 'time_start', 'time_end', 'terminated',
@@ -17,9 +27,10 @@ def task_summary(task):
     }
 
 
-def task_document(task):
+def task_document(task, limit):
     """The Drydock Task Status document (docs/tasks.md)."""
-    messages = [{'message': m['message'], 'error': m['error'],
+    messages = [{'message': caps.text(m['message'], limit),
+                 'error': m['error'],
                  'context_type': m['context_type'], 'context': m['context'],
                  'ts': format_time(m['ts'])}
                 for m in task.get('messages', [])]
@@ -40,7 +51,7 @@ def task_document(task):
         'result': {
             'Kind': 'Status', 'apiVersion': 'v1', 'metadata': {},
             'status': task['result_status'],
-            'message': task['result_message'],
+            'message': caps.text(task['result_message'], limit),
             'reason': task['result_reason'],
             'details': {'errorCount': task['result_error_count'],
                         'messageList': messages},
@@ -48,16 +59,55 @@ def task_document(task):
     }
 
 
-def history_row(row):
+def history_row(row, limit):
     out = dict(row)
+    for key in ('custom', 'summary'):
+        if key in out:
+            out[key] = caps.bound(out[key], limit)
     out['node_id'] = row['node_id'] if row['node_id'] is not None else 'null'
     out['time_start'] = format_time(row['time_start'])
     out['time_end'] = format_time(row['time_end'])
     return out
 
 
-def node(node_row):
+def history_page(page, limit):
+    """A page of rows as lists (``custom``, then ``summary`` when asked,
+    are the columns from the sixth on), or as the JSON text the database
+    wrote (``rows_json``, RPC 1.5).
+
+    The text is passed on untouched unless it may hold a string longer
+    than ``limit``: a quote followed by ``limit`` characters without one,
+    or an escaped quote anywhere (C-speed scans, about 12 ms for a 2.4 MB
+    page of 10,000 rows). Only then is it decoded, cut and encoded again.
+    """
+    if 'rows_json' in page:
+        text = page['rows_json']
+        if len(text) > limit and ('\\"' in text or
+                                  _long_string(limit).search(text)):
+            rows = json.loads(text)
+            _bound_rows(rows, limit)
+            page['rows_json'] = json.dumps(rows)
+        return page
+    _bound_rows(page['rows'], limit)
+    return page
+
+
+@functools.lru_cache(maxsize=4)
+def _long_string(limit):
+    # Anchored on the opening quote: each run is tried once, not once per
+    # character (which costs 20 times as much).
+    return re.compile('"[^"]{%d}' % limit)
+
+
+def _bound_rows(rows, limit):
+    for row in rows:
+        row[5:] = [caps.bound(value, limit) for value in row[5:]]
+
+
+def node(node_row, limit):
     out = dict(node_row)
+    if 'error_msg' in out:
+        out['error_msg'] = caps.text(out['error_msg'], limit)
     for key in ('updated', 'power_read_at', 'power_drift_at'):
         out[key] = format_time(node_row.get(key))
     return out

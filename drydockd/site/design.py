@@ -30,6 +30,7 @@ from drydockd.graph.vocabulary import MASTER
 from drydockd.graph.vocabulary import UNPLACED_TYPES
 from drydockd.site import cache as cache_mod
 from drydockd.site import fetch as fetch_mod
+from drydockd.site import policy as policy_mod
 from drydockd.site import schema
 from drydockd.site import yamldoc
 
@@ -47,13 +48,16 @@ SECTIONS = {'nodes': ('node', 'name'), 'racks': ('rack', 'name'),
 _RANK = {name: rank for rank, name in enumerate(SECTIONS, 1)}
 
 
-def load(ref, timeout=fetch_mod.FETCH_TIMEOUT):
+def load(ref, timeout=fetch_mod.FETCH_TIMEOUT, policy=None):
     """Fetch, parse and validate a design; the caller's own copy.
 
-    :raises: DesignError naming the reference and the problems.
+    :param policy: the site's bounds (site.policy); None: none.
+    :raises: InvalidInput when ``policy`` refuses the reference (nothing
+        is fetched); DesignError naming the reference and the problems.
     """
-    data = fetch_mod.fetch(ref, timeout)
-    key = cache_mod.digest(data)
+    policy = policy or policy_mod.OPEN
+    data = fetch_mod.fetch(policy.resolve(ref), timeout)
+    key = _key(data, policy)
     doc = CACHE.get(key)
     if doc is not None:
         return doc
@@ -62,7 +66,7 @@ def load(ref, timeout=fetch_mod.FETCH_TIMEOUT):
     except yamldoc.ParseError as exc:
         raise exception.DesignError(ref=fetch_mod.safe_ref(ref),
                                     reason=str(exc))
-    found = validate(doc)
+    found = validate(doc, policy)
     if found:
         shown = found[:MAX_PROBLEMS_IN_ERROR]
         if len(found) > len(shown):
@@ -74,21 +78,31 @@ def load(ref, timeout=fetch_mod.FETCH_TIMEOUT):
     return doc
 
 
-def problems(ref):
+def _key(data, policy):
+    """Validity depends on the bytes and on what the policy lets run."""
+    return cache_mod.digest(data) + '/' + policy.key
+
+
+def problems(ref, policy=None):
     """Every problem of the design at ``ref`` (empty when valid), placed
-    cycles included."""
+    cycles included.
+
+    :raises: InvalidInput when ``policy`` refuses the reference.
+    """
+    policy = policy or policy_mod.OPEN
+    target = policy.resolve(ref)
     try:
-        data = fetch_mod.fetch(ref)
+        data = fetch_mod.fetch(target)
     except exception.DesignError as exc:
         return [exc.message]
-    key = cache_mod.digest(data)
+    key = _key(data, policy)
     doc = CACHE.get(key)
     if doc is None:
         try:
             doc = yamldoc.parse(data)
         except yamldoc.ParseError as exc:
             return ['design: %s' % exc]
-    checked = _Check(doc)
+    checked = _Check(doc, policy)
     found = checked.run()
     if not found:
         CACHE.put(key, doc)
@@ -99,18 +113,19 @@ def problems(ref):
     return found
 
 
-def validate(doc):
+def validate(doc, policy=None):
     """Every problem of a parsed design but placed cycles, as
     ``document.field: problem`` strings in document order."""
-    return _Check(doc).run()
+    return _Check(doc, policy or policy_mod.OPEN).run()
 
 
 class _Check:
     """One validation run; ``graph`` is then ``(tasks, nodes)`` of the
     well-formed part, free of same-node cycles, or None."""
 
-    def __init__(self, doc):
+    def __init__(self, doc, policy):
         self.doc = doc
+        self.policy = policy
         self.found = []         # (sort key, text)
         self.bad = set()        # (section, index) with a schema problem
         self.flagged = set()    # paths with a problem
@@ -257,6 +272,9 @@ class _Check:
                 self.add(('deployment_tasks', i, 'id'), 'duplicate task id')
             seen.add(tid if isinstance(tid, str) else None)
             unknown = self._task_refs(i, task, known_roles, ids)
+            refused = self.policy.design_problems(task)
+            if refused is not None:
+                self.add(('deployment_tasks', i, refused[0]), refused[1])
             if ('deployment_tasks', i) not in self.bad and not duplicate:
                 good.append((i, task, unknown))
         self._graph(good, self._graph_nodes())

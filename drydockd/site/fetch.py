@@ -36,6 +36,7 @@ import time
 import urllib.parse
 
 from drydockd.common import exception
+from drydockd.common import redact
 
 MAX_DESIGN_BYTES = 16 * 1024 * 1024
 FETCH_TIMEOUT = 30.0          # seconds for a whole fetch, redirects included
@@ -69,13 +70,11 @@ def fetch(ref, timeout=FETCH_TIMEOUT):
 
 
 def safe_ref(ref):
-    """``ref`` without any ``user:password@`` (for messages and logs)."""
-    try:
-        parsed = urllib.parse.urlparse(ref)
-    except (TypeError, ValueError, AttributeError):
+    """``ref`` with its credentials masked (common.redact), for messages
+    and logs."""
+    if not isinstance(ref, str):
         return '<unreadable reference>'
-    netloc = parsed.netloc.rpartition('@')[2]    # host[:port] as written
-    return parsed._replace(netloc=netloc).geturl()
+    return redact.mask_ref(ref)
 
 
 def _error(parsed, reason):

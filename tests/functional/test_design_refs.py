@@ -66,6 +66,8 @@ def test_fifos_and_devices_answer_at_once(embedded_config, tmp_path, kind):
         os.mkfifo(path)
     else:
         path = kind
+        conftest.add_options(embedded_config, 'site',
+                             design_file_roots='%s,/dev' % tmp_path)
     result, elapsed = _validate(embedded_config, path)
     assert _problems(result) == [
         ('Design file://%s is invalid' % path, 'not a regular file')]
@@ -124,8 +126,15 @@ def peers():
         httpd.server_close()
 
 
+def _allow_hosts(config, *urls):
+    conftest.add_options(config, 'site', design_http_hosts=','.join(
+        url.split('/')[2] for url in urls))
+
+
 def test_redirects_leave_no_origin(embedded_config, peers):
     url, other, _ = peers
+    _allow_hosts(embedded_config, url, 'http://127.0.0.1:%d'
+                 % other.server_address[1])
     good, _ = _validate(embedded_config, url + '/site.yaml')
     assert good.returncode == 0, good.stderr
     result, _ = _validate(embedded_config, url + '/elsewhere.yaml')
@@ -138,6 +147,7 @@ def test_redirects_leave_no_origin(embedded_config, peers):
 
 def test_a_non_http_service_is_not_echoed(embedded_config, peers):
     _, _, banner_url = peers
+    _allow_hosts(embedded_config, banner_url)
     result, _ = _validate(embedded_config, banner_url)
     assert _problems(result) == [
         ('Design %s is invalid' % banner_url,

@@ -22,6 +22,7 @@ import time
 from importlib import metadata
 
 import pytest
+import yaml
 
 import conftest
 from drydockd.common import exception
@@ -73,16 +74,35 @@ def home():
     shutil.rmtree(path, ignore_errors=True)
 
 
+def _without_master_commands(path):
+    """The demo design less its master_shell task, which a site with no
+    config does not allow (docs/security.md)."""
+    doc = yaml.safe_load(open(conftest.DEMO_SITE))
+    doc['deployment_tasks'] = [t for t in doc['deployment_tasks']
+                               if t['id'] != 'upload_repos']
+    for task in doc['deployment_tasks']:
+        if task['id'] == 'install_packages':
+            del task['cross_depends']       # on upload_repos
+    path.write_text(yaml.safe_dump(doc))
+    os.chmod(path, 0o644)
+
+
 def test_new_user_runs_the_embedded_default_with_no_config(home):
-    site = home / 'site.yaml'
-    shutil.copy(conftest.DEMO_SITE, site)
-    os.chmod(site, 0o644)
     upgrade = _run(home, 'drydock-manage', 'db', 'upgrade')
     assert upgrade.returncode == 0, upgrade.stderr
     state = home / '.local' / 'state' / 'drydock'
     assert (state / 'drydock.sqlite').is_file()
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
     assert state.stat().st_uid == home.stat().st_uid
+    # Designs are read from the default roots, the state path among them.
+    site = state / 'site.yaml'
+    _without_master_commands(site)
+    outside = home / 'site.yaml'
+    shutil.copy(site, outside)
+    refused = _run(home, 'drydock2', 'design', 'validate', str(outside))
+    assert refused.returncode == 1
+    assert 'is outside the directories designs may be read from' in \
+        refused.stderr
 
     log = open(home / 'aio.log', 'w')
     daemon = subprocess.Popen(_as_nobody(home, 'drydockd', 'all-in-one'),

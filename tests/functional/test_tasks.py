@@ -215,7 +215,7 @@ def test_power_graph_tasks_go_through_the_oob_driver(tmp_path, daemons):
     config = conftest.write_config(
         tmp_path / 'fake-oob.conf', DEFAULT={'state_path': tmp_path},
         executor={'report_interval': 0.05, 'oob_driver': 'fake'},
-        receiver={'batch_window_ms': 20})
+        receiver={'batch_window_ms': 20}, site=dict(conftest.TEST_SITE))
     daemons('all-in-one', config, tmp_path / 'aio.log').wait_ready()
     design = yaml.safe_load(open(conftest.DEMO_SITE))
     design['deployment_tasks'].append(

@@ -119,13 +119,16 @@ class Site:
         self._daemons = daemons
         # 200 nodes and the master may be busy at once; the default cap
         # (200) would serialise one node behind the others.
+        # Designs are written next to the workdir.
+        roots = {'design_file_roots': str(workdir.parent)}
         self.config = conftest.production_config(
             workdir / 'drydock.conf', pg_url, vhost, broker=broker,
-            graph={'max_busy_nodes': 250})
+            graph={'max_busy_nodes': 250}, site=roots)
         self.receiver_config = self.config
         if receiver_extra:
             self.receiver_config = conftest.production_config(
-                workdir / 'receiver.conf', pg_url, vhost, **receiver_extra)
+                workdir / 'receiver.conf', pg_url, vhost,
+                **dict(receiver_extra, site=roots))
         self.engine = sa.create_engine(pg_url, poolclass=sa_pool.NullPool)
         self.broker = broker
         self.started = []

@@ -83,7 +83,7 @@ def test_docs_client_example_in_a_fresh_process(deployment):
     assert 'rabbit://drydock:SECRET@127.0.0.1:5672/drydock' in example
     example = example.replace(
         'rabbit://drydock:SECRET@127.0.0.1:5672/drydock', deployment
-    ).replace('file:///srv/site.yaml', DESIGN).replace(
+    ).replace('file:///srv/drydock/site.yaml', DESIGN).replace(
         'timeout=3600', 'timeout=120')
     example += ('\nimport sys\n'
                 'assert not [m for m in sys.modules '

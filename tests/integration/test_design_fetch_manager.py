@@ -20,13 +20,15 @@ from drydockd.site import fetch
 
 def test_sigterm_stops_a_manager_inside_a_slow_fetch(tmp_path, pg_url,
                                                      rabbit_vhost, daemons):
-    config = conftest.production_config(tmp_path / 'drydock.conf', pg_url,
-                                        rabbit_vhost)
+    server = socket.create_server(('127.0.0.1', 0))
+    config = conftest.production_config(
+        tmp_path / 'drydock.conf', pg_url, rabbit_vhost,
+        site={'design_http_hosts': '127.0.0.1:%d'
+              % server.getsockname()[1]})
     conftest.migrate(config)
     manager = daemons('manager', config, tmp_path / 'manager.log')
     manager.wait_ready()
 
-    server = socket.create_server(('127.0.0.1', 0))
     asked, stop = threading.Event(), threading.Event()
 
     def drip():

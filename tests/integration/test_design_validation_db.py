@@ -6,6 +6,7 @@ import yaml
 
 import conftest
 from drydockd.manager import validation
+from drydockd.site import policy
 
 
 @pytest.mark.parametrize('kind', ['sqlite', 'postgresql'])
@@ -19,7 +20,8 @@ def test_long_contexts_fit_the_message_table(kind, tmp_path):
     path = tmp_path / 'site.yaml'
     path.write_text(yaml.safe_dump(doc))
     with conftest.migrated_connection(kind, tmp_path) as db:
-        task = validation.validate_design(db, 'file://%s' % path)
+        task = validation.validate_design(db, 'file://%s' % path,
+                                          policy.OPEN)
     assert task['result_status'] == 'failure'
     contexts = sorted(m['context'] for m in task['messages']
                       if m['context_type'] == 'design')

@@ -62,7 +62,8 @@ def test_daemon_refuses_an_unmigrated_database(tmp_path, pg_url,
                                         rabbit_vhost)
     result = subprocess.run(
         [conftest.BIN + '/drydockd', 'manager', '--config-file', config],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True, text=True, timeout=120,
+        env=conftest.daemon_env())
     assert result.returncode == 1
     assert 'run "drydock-manage db upgrade"' in result.stderr
     assert 'Traceback' not in result.stderr

@@ -24,8 +24,10 @@ CTXT = {'user': 'hostile'}
 
 @pytest.fixture
 def manager(tmp_path, pg_url, rabbit_vhost, daemons):
+    # Any file may be named (a long one must reach the fetch).
     config = conftest.production_config(tmp_path / 'drydock.conf', pg_url,
-                                        rabbit_vhost)
+                                        rabbit_vhost,
+                                        site={'design_file_roots': '/'})
     conftest.migrate(config)
     daemons('manager', config, tmp_path / 'manager.log').wait_ready()
     rpc.register_opts(cfg.CONF)

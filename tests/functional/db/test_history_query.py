@@ -259,7 +259,7 @@ def test_pages_add_up_to_the_whole_history(db, task_id, filters, limit,
     assert all(len(p['rows']) == limit for p in pages[:-1])
     assert len(pages[-1]['rows']) <= limit
     walked = [r for p in pages for r in _as_api_rows(p)]
-    assert walked == [views.history_row(r)
+    assert walked == [views.history_row(r, 10 ** 6)
                       for r in db.get_history(task_id, **filters)]
 
 

@@ -19,6 +19,8 @@ from drydockd.manager import manager
 from drydockd.messaging import publisher as publisher_mod
 
 DESIGN = 'file://' + conftest.DEMO_SITE
+# Outputs longer than this come back cut (test_output_caps_rpc).
+MAX_OUTPUT = 1000
 CTXT = {'user': 'tester'}
 ONE = {'filter_set_type': 'union',
        'filter_set': [{'filter_type': 'union', 'node_names': ['node05']}]}
@@ -37,6 +39,9 @@ class Site:
         drydock_opts.register_opts(conf)
         conf([], default_config_files=[])
         conf.set_override('host', 'rpc-test')
+        for key, value in conftest.TEST_SITE.items():
+            conf.set_override(key, value, 'site')
+        conf.set_override('max_output_chars', MAX_OUTPUT, 'manager')
         conf.set_override('topic', 'drydock-args-%s' % uuid.uuid4().hex[:6],
                           'manager')
         self.server = rpc.get_server(conf, transport, [

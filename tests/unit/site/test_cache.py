@@ -108,18 +108,21 @@ class _Reporter:
         self.status = status
 
 
-def _executor():
+def _executor(root):
     conf = cfg.ConfigOpts()
     opts.register_opts(conf)
     conf([], default_config_files=[])
     conf.set_override('oob_driver', 'fake', 'executor')
+    conf.set_override('design_file_roots', [str(root)], 'site')
+    conf.set_override('allow_master_shell', True, 'site')
+    conf.set_override('master_shell_commands', ['sync-repos'], 'site')
     return node_methods.NodeMethods(conf)
 
 
 def test_the_executor_parses_a_design_once_per_content(tmp_path,
                                                        fresh_cache):
     ref, path = _site(tmp_path)
-    methods = _executor()
+    methods = _executor(tmp_path)
     item = {'method': 'power', 'args': {
         'design_ref': ref, 'power': 'status',
         'nodes': [{'id': 5, 'name': 'node05'}, {'id': 6, 'name': 'node06'}]}}

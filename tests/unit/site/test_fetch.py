@@ -159,7 +159,7 @@ def test_basic_auth_from_the_reference(servers):
     wrong = _error(url.replace('http://', 'http://admin:wrong-%s@'
                                % PASSWORD) + '/auth.yaml')
     assert wrong == 'Design %s/auth.yaml is invalid: HTTP 401 ' \
-        'Unauthorized' % url
+        'Unauthorized' % url.replace('http://', 'http://***@')
     missing = _error(with_user + '/missing.yaml')
     assert PASSWORD not in missing and 'admin' not in missing
     assert '127.0.0.1' in missing
