@@ -8,10 +8,11 @@ from drydockd.conf import ipmi
 from drydockd.conf import manager
 from drydockd.conf import receiver
 from drydockd.conf import ssh
+from drydockd.conf import work_plane
 
 # Alphabetical by group; DEFAULT first as the generator prints it.
 _MODULES = [default, database, executor, graph, ipmi, manager, receiver,
-            ssh]
+            ssh, work_plane]
 
 
 def register_opts(conf):

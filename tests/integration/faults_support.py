@@ -332,9 +332,13 @@ def queue_depth(vhost, name, broker=None):
 
 def bind_capture_queue(vhost, name):
     """A durable queue that gets a copy of every report to the receiver."""
-    queue = kombu.Queue(name, exchange=entities.work_exchange(),
+    queue = kombu.Queue(name, exchange=kombu.Exchange(
+                            'drydock.reports', 'direct', durable=True),
                         routing_key=RECEIVER_QUEUE, durable=True,
-                        auto_delete=False)
+                        auto_delete=False, bindings=[kombu.binding(
+                            kombu.Exchange('drydock.agent_reports', 'direct',
+                                           durable=True),
+                            routing_key=RECEIVER_QUEUE)])
     with amqp_connection(vhost) as conn:
         queue(conn.default_channel).declare()
     return queue
@@ -386,11 +390,14 @@ def drain(vhost, name, expect=None, idle=2.0, timeout=60):
 
 
 class RawPublisher:
-    """Publish bytes exactly as given to the receiver queue (confirmed)."""
+    """Publish bytes exactly as given to the receiver queue (confirmed),
+    as the executor identity (the one user of the test's vhost)."""
 
     def __init__(self, vhost, queue=RECEIVER_QUEUE):
         self.conn = amqp_connection(vhost)
-        self.queue = kombu.Queue(queue, exchange=entities.work_exchange(),
+        self.queue = kombu.Queue(queue, exchange=kombu.Exchange(
+                                     'drydock.reports', 'direct',
+                                     durable=True),
                                  routing_key=queue, durable=True,
                                  auto_delete=False)
         self.producer = self.conn.Producer()
@@ -403,7 +410,7 @@ class RawPublisher:
             body, exchange=self.queue.exchange,
             routing_key=self.queue.routing_key, content_type=content_type,
             content_encoding=content_encoding, delivery_mode=2,
-            headers=headers or {}, retry=True,
+            headers=headers or {}, retry=True, user_id=self.conn.userid,
             retry_policy={'max_retries': 5})
 
     def close(self):
