@@ -6,11 +6,14 @@
     drydock-manage [--config-file F] config check
     drydock-manage [--config-file F] dead-letters list|replay
                    [--queue receiver|executor] [--limit N]
+    drydock-manage [--config-file F] broker setup [--work-vhost V]
+                   [--api-vhost V] [--password-file ROLE=FILE] ...
 """
 
 import argparse
 import sys
 
+from drydockd.command import broker
 from drydockd.conf import config
 
 
@@ -38,6 +41,7 @@ def _parser():
         sub.add_argument('--queue', choices=('receiver', 'executor'),
                          default='receiver')
         sub.add_argument('--limit', type=int, default=100)
+    broker.add_parser(nouns)
     return parser
 
 
@@ -93,7 +97,8 @@ def main(argv=None):
     try:
         conf = _conf(args)
         return {'db': _db, 'config': _config,
-                'dead-letters': _dead_letters}[args.noun](args, conf)
+                'dead-letters': _dead_letters,
+                'broker': broker.main}[args.noun](args, conf)
     except Exception as exc:  # noqa: BLE001 - one line for the operator
         if args.debug:
             raise
