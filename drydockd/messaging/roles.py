@@ -87,7 +87,10 @@ def api_grants(control_exchange, topic):
     return {
         'api': Grant(_names(exchange, replies), _names(exchange, replies),
                      _names(replies)),
-        'manager': Grant(_names(*server), _names(replies, *server),
+        # Replies go through the default exchange, routed by the reply
+        # queue's name: the manager may write there, on this vhost only.
+        'manager': Grant(_names(*server),
+                         _names(replies, r'amq\.default', *server),
                          _names(*server)),
     }
 

@@ -390,3 +390,26 @@ def test_a_command_from_the_api_plane_is_refused(broker):
             command, user_id=broker.users['manager'])
     wait_for(lambda: depth(broker, 'drydock.executor') == 1,
              what='the manager\'s command queued')
+
+
+def test_each_role_works_with_its_own_grants_only(tmp_path, broker, pg_url,
+                                                  daemons):
+    """manager, executor and receiver daemons, and the CLI, each with the
+    snippet setup printed for its role, deploy the demo site: least
+    privilege leaves every role what it needs, on both planes."""
+    configs = {role: role_config(tmp_path, broker, role, pg_url)
+               for role in ROLES}
+    conftest.migrate(configs['manager'])
+    for role in ('receiver', 'executor', 'manager'):
+        daemons(role, configs[role], tmp_path / (role + '.log')).wait_ready()
+    created = conftest.drydock2(
+        configs['api'], 'task', 'create', 'deploy_nodes', '--design-ref',
+        conftest.DEMO_SITE, '--wait', '-f', 'json')
+    assert created.returncode == 0, created.stderr
+    assert '"status": "complete"' in created.stdout, created.stdout
+    assert '"success"' in created.stdout
+    assert dead_reasons(broker) == []
+    for role in ('manager', 'executor', 'receiver'):
+        text = (tmp_path / (role + '.log')).read_text()
+        assert 'ACCESS_REFUSED' not in text and 'Traceback' not in text, \
+            text[-3000:]
