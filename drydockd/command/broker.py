@@ -285,10 +285,6 @@ def snippets(plan, shown, host, port, tls_ca=None):
 
 def main(args, conf):
     """Run setup for ``drydock-manage broker setup``; print the report."""
-    import warnings
-    # oslo.messaging (the API plane's names) imports eventlet, whose
-    # deprecation banner is no news to an operator.
-    warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
     from drydockd.api import rpc
     plan = Plan(conf, args.work_vhost, args.api_vhost, args.user_prefix,
                 rpc.CONTROL_EXCHANGE, conf.manager.topic)
@@ -311,9 +307,60 @@ def main(args, conf):
     return 0
 
 
+def check(conf):
+    """Connect to each plane's broker once; one line per plane.
+
+    :returns: 0 if both answer (or run in-process), else 1.
+    """
+    from drydock_client import client
+    from drydockd.api import rpc
+    code = 0
+    conn = entities.connection(conf, connect_timeout=10)
+    try:
+        conn.ensure_connection(max_retries=1, timeout=10)
+        print('work plane: connected to %s%s' % (
+            conn.as_uri(), ' over TLS' if entities.ssl_options(conf)
+            else ''))
+    except Exception as exc:  # noqa: BLE001 - socket, AMQP, TLS errors
+        print('work plane: %s' % entities.explain(conf, exc))
+        code = 1
+    finally:
+        conn.release()
+    url = rpc.api_url(conf)
+    if rpc.is_embedded(url):
+        print('API plane: in-process (%s)' % url)
+        return code
+    try:
+        client.check_broker(conf, url, timeout=10)
+        print('API plane: connected to %s' % client.mask_url(url))
+    except Exception as exc:  # noqa: BLE001 - BrokerUnreachable
+        print('API plane: %s%s' % (str(exc).splitlines()[0],
+                                   _api_hint(conf, str(exc))))
+        code = 1
+    return code
+
+
+def _api_hint(conf, text):
+    if 'CERTIFICATE_VERIFY_FAILED' in text:
+        return ('; TLS: the broker\'s certificate is not trusted: check '
+                '[oslo_messaging_rabbit] ssl_ca_file')
+    if 'reset by peer' in text and not conf.oslo_messaging_rabbit.ssl:
+        return '; a TLS port? Set [oslo_messaging_rabbit] ssl = true'
+    return ''
+
+
+def run(args, conf):
+    """``drydock-manage broker setup|check``."""
+    if args.verb == 'check':
+        return check(conf)
+    return main(args, conf)
+
+
 def add_parser(nouns):
     broker = nouns.add_parser('broker', help='RabbitMQ roles and topology')
     verbs = broker.add_subparsers(dest='verb', required=True)
+    verbs.add_parser('check', help='connect to both planes\' brokers once '
+                     'and say what is wrong (TLS included)')
     setup_parser = verbs.add_parser(
         'setup', help='create the virtual hosts, one user per role, their '
         'permissions and the work-plane topology (idempotent)')

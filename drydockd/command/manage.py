@@ -8,13 +8,19 @@
                    [--queue receiver|executor] [--limit N]
     drydock-manage [--config-file F] broker setup [--work-vhost V]
                    [--api-vhost V] [--password-file ROLE=FILE] ...
+    drydock-manage [--config-file F] broker check
 """
 
 import argparse
 import sys
+import warnings
 
 from drydockd.command import broker
 from drydockd.conf import config
+
+# oslo.messaging (the API plane, for `broker`; imported when used) imports
+# eventlet, whose deprecation banner is no news to an operator.
+warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
 
 
 def _parser():
@@ -98,7 +104,7 @@ def main(argv=None):
         conf = _conf(args)
         return {'db': _db, 'config': _config,
                 'dead-letters': _dead_letters,
-                'broker': broker.main}[args.noun](args, conf)
+                'broker': broker.run}[args.noun](args, conf)
     except Exception as exc:  # noqa: BLE001 - one line for the operator
         if args.debug:
             raise

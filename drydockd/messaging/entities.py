@@ -173,21 +173,46 @@ def identity(conf):
 def ssl_options(conf):
     """kombu's ``ssl`` argument for the work plane (False: plain TCP).
 
-    The broker's certificate is always verified, and its name checked
-    against the URL's host.
+    The broker's certificate is always verified, against ``ssl_ca_file``
+    (else the system's CAs), and its name checked against the URL's host.
     """
     group = conf.work_plane
     if not group.ssl:
         return False
-    options = {'cert_reqs': ssl.CERT_REQUIRED,
-               'server_hostname': kombu.Connection(
-                   conf.work_transport_url).hostname}
+    host = kombu.Connection(conf.work_transport_url).hostname
+    if not (group.ssl_ca_file or group.ssl_cert_file):
+        # py-amqp loads the system's CAs only through a default context.
+        return {'context': {'check_hostname': True},
+                'server_hostname': host}
+    options = {'cert_reqs': ssl.CERT_REQUIRED, 'server_hostname': host}
     if group.ssl_ca_file:
         options['ca_certs'] = group.ssl_ca_file
     if group.ssl_cert_file:
         options['certfile'] = group.ssl_cert_file
         options['keyfile'] = group.ssl_key_file
     return options
+
+
+def explain(conf, exc):
+    """One line saying why the work-plane broker could not be used, with
+    the option to look at when TLS is the likely cause."""
+    text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+    tls = conf.work_plane.ssl
+    if isinstance(exc, ssl.SSLCertVerificationError) or \
+            'CERTIFICATE_VERIFY_FAILED' in text:
+        return ('TLS: the broker\'s certificate is not trusted (%s); check '
+                '[work_plane] ssl_ca_file' % text)
+    if tls and ('WRONG_VERSION_NUMBER' in text or 'record layer' in text):
+        return ('TLS handshake failed (%s): the port in work_transport_url '
+                'does not speak TLS' % text)
+    if isinstance(exc, ssl.SSLError):
+        return 'TLS failed: %s' % text
+    if not tls and ('reset by peer' in text or 'Socket closed' in text
+                    or 'Server unexpectedly closed' in text):
+        return ('the broker closed the connection during the AMQP '
+                'handshake (%s): a TLS port? Set [work_plane] ssl = true'
+                % text)
+    return text
 
 
 def connection(conf, connect_timeout=None):

@@ -100,7 +100,7 @@ class Publisher:
                     if left <= 0:
                         raise exception.WorkPlaneUnavailable(
                             reason='no publish confirmed within %gs (%s)'
-                            % (limit, type(exc).__name__))
+                            % (limit, entities.explain(self._conf, exc)))
                     _log_retry(exc, min(pause, left))
                     time.sleep(min(pause, left))
                     pause = min(pause * 2, MAX_PAUSE)
