@@ -78,6 +78,13 @@ class Broker:
     def url(self, role):
         return self.snippets[role]['DEFAULT']['work_transport_url']
 
+    def api_on_work(self):
+        """The API user's real credentials, aimed at the work vhost."""
+        api = self.snippets['api']['DEFAULT']['transport_url']
+        password = api.split('@')[0].rsplit(':', 1)[1]
+        return 'amqp://%s:%s@127.0.0.1:5672/%s' % (
+            self.users['api'], password, self.work_vhost)
+
     def guest_url(self):
         """The test's own eyes on the work vhost (never a role)."""
         return conftest.AMQP_URL % self.work_vhost
@@ -296,9 +303,9 @@ def test_a_forged_executor_report_changes_nothing(trust):
                                        'drydock.reports', 'drydock.receiver',
                                        body)
     # An API-plane user has no access to the work plane at all.
-    api_url = 'amqp://%s:x@127.0.0.1:5672/%s' % (broker.users['api'],
-                                                 broker.work_vhost)
-    refused(api_url, 'drydock.reports', 'drydock.receiver', body)
+    assert 'access to vhost' in refused(broker.api_on_work(),
+                                        'drydock.reports',
+                                        'drydock.receiver', body)
 
     wait_for(lambda: depth(broker, 'drydock.receiver.dead') == 2,
              what='two dead letters')
@@ -375,12 +382,15 @@ def test_a_forged_fanout_stop_is_refused(broker):
 
 def test_a_command_from_the_api_plane_is_refused(broker):
     command = schemas.request('echo', str(uuid.uuid4()))
-    api = broker.snippets['api']['DEFAULT']['transport_url']
-    password = api.split('@')[0].rsplit(':', 1)[1]
-    api_on_work = 'amqp://%s:%s@127.0.0.1:5672/%s' % (
-        broker.users['api'], password, broker.work_vhost)
     assert 'access to vhost' in refused(
-        api_on_work, 'drydock.commands', 'drydock.executor', command)
+        broker.api_on_work(), 'drydock.commands', 'drydock.executor',
+        command)
+    # On its own vhost it may publish to the manager's topic only.
+    api_own = broker.snippets['api']['DEFAULT']['transport_url'].replace(
+        'rabbit://', 'amqp://')
+    for exchange in ('drydock.commands', 'amq.default'):
+        assert 'ACCESS_REFUSED' in refused(api_own, exchange,
+                                           'drydock.executor', command)
     for role in ('executor', 'receiver', 'agent'):
         assert 'ACCESS_REFUSED' in refused(
             broker.url(role), 'drydock.commands', 'drydock.executor',
