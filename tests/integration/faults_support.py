@@ -332,13 +332,11 @@ def queue_depth(vhost, name, broker=None):
 
 def bind_capture_queue(vhost, name):
     """A durable queue that gets a copy of every report to the receiver."""
-    queue = kombu.Queue(name, exchange=kombu.Exchange(
-                            'drydock.reports', 'direct', durable=True),
-                        routing_key=RECEIVER_QUEUE, durable=True,
-                        auto_delete=False, bindings=[kombu.binding(
-                            kombu.Exchange('drydock.agent_reports', 'direct',
-                                           durable=True),
-                            routing_key=RECEIVER_QUEUE)])
+    queue = kombu.Queue(name, bindings=[
+        kombu.binding(kombu.Exchange(exchange, 'direct', durable=True),
+                      routing_key=RECEIVER_QUEUE)
+        for exchange in ('drydock.reports', 'drydock.agent_reports')],
+        durable=True, auto_delete=False)
     with amqp_connection(vhost) as conn:
         queue(conn.default_channel).declare()
     return queue
