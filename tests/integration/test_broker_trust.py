@@ -423,3 +423,22 @@ def test_each_role_works_with_its_own_grants_only(tmp_path, broker, pg_url,
         text = (tmp_path / (role + '.log')).read_text()
         assert 'ACCESS_REFUSED' not in text and 'Traceback' not in text, \
             text[-3000:]
+
+
+def test_each_role_sets_aside_only_what_it_consumed(broker):
+    """Topic permissions on the dead-letter exchange: an executor fills
+    only the executor's dead letters, a receiver only the receiver's."""
+    letter = {'method': 'deploy_resp', 'args': {}}
+    for role, own, other in (
+            ('executor', 'drydock.executor.dead', 'drydock.receiver.dead'),
+            ('receiver', 'drydock.receiver.dead', 'drydock.executor.dead')):
+        assert 'ACCESS_REFUSED' in refused(broker.url(role), 'drydock.dead',
+                                           other, letter,
+                                           user_id=broker.users[role])
+        publish(broker.url(role), 'drydock.dead', own, letter,
+                user_id=broker.users[role])
+        wait_for(lambda: depth(broker, own) == 1, what='%s filled' % own)
+        assert depth(broker, other) == 0
+        dead_reasons(broker, own)
+    assert 'ACCESS_REFUSED' in refused(broker.url('agent'), 'drydock.dead',
+                                       'drydock.receiver.dead', letter)
