@@ -1,37 +1,26 @@
 """TLS on both planes, against a RabbitMQ node of the test's own.
 
 The test makes a CA, a server certificate for 127.0.0.1 signed by it,
-and an unrelated CA with ``openssl``; starts an extra RabbitMQ node (its
-own name, ports, directories, config with ``ssl_options`` and no
-plain-text listener) and stops it by name and by the PID it started.
-The shared broker is never touched.
+and an unrelated CA with ``openssl``, and starts an extra RabbitMQ node
+(``tests/rabbit_nodes.py``: its own name, ports, directories and config)
+with a TLS listener whose ``ssl_options`` name them; the node is stopped
+by name and by its PID. The shared broker is never touched.
 """
 
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
 
 import conftest
 import pytest
+import rabbit_nodes
 
 from drydockd.common import exception
 from drydockd.conf import config as drydock_config
 from drydockd.messaging import entities
 from drydockd.messaging import publisher as publisher_mod
-
-SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server'
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def _openssl(*args, cwd):
@@ -55,86 +44,33 @@ def make_certificates(where):
              '-days', '2', '-extfile', 'san.ext', cwd=where)
 
 
-class TLSNode:
-    """A RabbitMQ node with only a TLS listener on a free port."""
+class TLSNode(rabbit_nodes.RabbitNode):
+    """An extra node with a TLS listener on ``tls_port`` (its plain-text
+    listener, ``port``, is never used by these tests). Its certificates
+    sit in its directory, which ``prepare`` gives to the rabbitmq user."""
 
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix='drydock-tls-')
-        os.chmod(self.dir, 0o755)
-        self.name = 'ddtls%s@localhost' % uuid.uuid4().hex[:8]
-        self.port = _free_port()
-        self.proc = None
-        make_certificates(self.dir)
-        node = os.path.join(self.dir, 'node')
-        os.mkdir(node)
-        with open(os.path.join(node, 'rabbitmq.conf'), 'w') as f:
-            f.write('\n'.join([
-                'listeners.tcp = none',
-                'listeners.ssl.default = 127.0.0.1:%d' % self.port,
-                'ssl_options.cacertfile = %s/ca.pem' % self.dir,
-                'ssl_options.certfile = %s/server.pem' % self.dir,
-                'ssl_options.keyfile = %s/server.key' % self.dir,
-                'ssl_options.verify = verify_none',
-                'ssl_options.fail_if_no_peer_cert = false', '']))
-        with open(os.path.join(node, 'enabled_plugins'), 'w') as f:
-            f.write('[].\n')
-        shutil.chown(node, 'rabbitmq', 'rabbitmq')
-        for entry in os.listdir(self.dir):
-            path = os.path.join(self.dir, entry)
-            shutil.chown(path, 'rabbitmq', 'rabbitmq')
-            os.chmod(path, 0o755 if os.path.isdir(path) else 0o644)
-        self.env = {
-            'HOME': '/var/lib/rabbitmq', 'RABBITMQ_NODENAME': self.name,
-            'RABBITMQ_DIST_PORT': str(_free_port()),
-            'RABBITMQ_CONFIG_FILE': node + '/rabbitmq',
-            'RABBITMQ_MNESIA_BASE': node + '/mnesia',
-            'RABBITMQ_LOG_BASE': node + '/log',
-            'RABBITMQ_PID_FILE': node + '/pid',
-            'RABBITMQ_ENABLED_PLUGINS_FILE': node + '/enabled_plugins',
-            'RABBITMQ_FEATURE_FLAGS_FILE': node + '/feature_flags'}
+        base = tempfile.mkdtemp(prefix='drydock-tls-%s-'
+                                % uuid.uuid4().hex[:8])
+        make_certificates(base)
+        self.tls_port = rabbit_nodes.free_port()
+        super().__init__(base=base, extra_config='\n'.join([
+            'listeners.ssl.default = 127.0.0.1:%d' % self.tls_port,
+            'ssl_options.cacertfile = %s/ca.pem' % base,
+            'ssl_options.certfile = %s/server.pem' % base,
+            'ssl_options.keyfile = %s/server.key' % base,
+            'ssl_options.verify = verify_none',
+            'ssl_options.fail_if_no_peer_cert = false', '']))
 
     def path(self, name):
         return os.path.join(self.dir, name)
-
-    def ctl(self, *args, timeout=60):
-        return subprocess.run(['rabbitmqctl', '-n', self.name, '-q']
-                              + list(args), capture_output=True, text=True,
-                              timeout=timeout)
-
-    def start(self, timeout=90):
-        self.log = open(self.path('server.out'), 'w')
-        self.proc = subprocess.Popen(
-            ['runuser', '-u', 'rabbitmq', '--', 'env']
-            + ['%s=%s' % kv for kv in self.env.items()] + [SERVER],
-            cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            if self.ctl('await_startup', '--timeout', '5').returncode == 0:
-                return
-            time.sleep(1)
-        with open(self.path('server.out')) as f:
-            pytest.fail('the TLS node did not start:\n' + f.read()[-3000:])
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.ctl('stop', timeout=60)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope='module')
 def tls_node():
     node = TLSNode()
+    node.start()
     try:
-        node.start()
         yield node
     finally:
         node.stop()
@@ -143,9 +79,10 @@ def tls_node():
 def tls_config(path, node, ca=None, plain=False, **extra):
     """Both planes on the TLS node as guest (loopback); ``plain``: no TLS
     at all; else verified against ``ca``."""
+    where = 'guest:guest@127.0.0.1:%d/' % node.tls_port
     groups = {'DEFAULT': {
-        'work_transport_url': 'amqp://guest:guest@127.0.0.1:%d//' % node.port,
-        'transport_url': 'rabbit://guest:guest@127.0.0.1:%d/' % node.port,
+        'work_transport_url': 'amqp://%s/' % where,
+        'transport_url': 'rabbit://%s' % where,
         'state_path': os.path.dirname(str(path)), 'publish_timeout': 3},
         'database': {'connection': 'sqlite:///%s' % (
             path.parent / 'drydock.sqlite')}}
@@ -184,7 +121,7 @@ def test_plain_text_to_the_tls_port_fails_clearly(tmp_path, tls_node):
                            'during the AMQP handshake')
     assert work.endswith('a TLS port? Set [work_plane] ssl = true')
     assert api.startswith('API plane: Cannot reach the message broker at '
-                          '127.0.0.1:%d' % tls_node.port)
+                          '127.0.0.1:%d' % tls_node.tls_port)
     assert api.endswith('a TLS port? Set [oslo_messaging_rabbit] ssl = true')
     assert 'Set [work_plane] ssl = true' in _publish_error(config)
 
@@ -232,4 +169,4 @@ def test_the_right_ca_works_on_both_planes(tmp_path, tls_node, daemons):
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == []
     assert 'API plane: connected to rabbit://guest:****@127.0.0.1:%d/' % (
-        tls_node.port) in result.stdout
+        tls_node.tls_port) in result.stdout
