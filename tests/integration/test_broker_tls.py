@@ -146,8 +146,8 @@ def test_the_right_ca_works_on_both_planes(tmp_path, tls_node, daemons):
     result = check(config)
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'over TLS' in result.stdout
-    # Work plane: a confirmed publish and its consumption, over TLS (the
-    # node has no other listener).
+    # Work plane: a confirmed publish and its consumption on the TLS port
+    # (a plain-text client there fails: the first test).
     conf = drydock_config.parse_args(['--config-file', config])
     publisher = publisher_mod.Publisher(conf)
     body = {'method': 'echo', 'args': {'task_uuid': str(uuid.uuid4())}}
