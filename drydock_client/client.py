@@ -80,7 +80,7 @@ def check_broker(conf, url, timeout=5.0):
     if parsed.transport not in ('rabbit', 'kombu'):
         return
     hosts = parsed.hosts or [messaging.TransportHost()]
-    ssl = _rabbit_option(conf, 'ssl', False)
+    ssl = rabbit_ssl_params(conf)
     problems, last = [], None
     for host in hosts:
         where = '%s:%s' % (host.hostname or 'localhost',
@@ -104,6 +104,28 @@ def check_broker(conf, url, timeout=5.0):
     raise exceptions.BrokerUnreachable(
         'Cannot reach the message broker at %s' % '; '.join(problems)) \
         from last
+
+
+def rabbit_ssl_params(conf):
+    """kombu's ``ssl`` argument from ``[oslo_messaging_rabbit]`` ssl
+    options, as oslo.messaging's rabbit driver builds it (so the check
+    and the transport agree): with ``ssl_ca_file`` the broker's
+    certificate is verified against it."""
+    if not _rabbit_option(conf, 'ssl', False):
+        return False
+    import ssl
+    params = {}
+    for option, key in (('ssl_key_file', 'keyfile'),
+                        ('ssl_cert_file', 'certfile'),
+                        ('ssl_ca_file', 'ca_certs')):
+        value = _rabbit_option(conf, option, None)
+        if value:
+            params[key] = value
+    if 'ca_certs' in params:
+        params['cert_reqs'] = ssl.CERT_REQUIRED
+        params['server_hostname'] = _rabbit_option(
+            conf, 'ssl_server_hostname', None)
+    return params or True
 
 
 def mask_url(url):

@@ -183,24 +183,31 @@ class Publisher:
         self.conn = kombu.Connection(
             AMQP_URL % vhost, transport_options={'confirm_publish': True},
             heartbeat=0)
-        self.queue = entities.receiver_queue(_Conf())
+        conf = _conf()
+        self.queue = entities.receiver_queue(conf)
+        self.exchange = entities.publisher_exchange(conf, self.queue)
         self.producer = self.conn.Producer()
         self.queue(self.producer.channel).declare()
 
     def publish(self, body, entries):
         self.producer.publish(
-            body, exchange=self.queue.exchange,
-            routing_key=self.queue.routing_key, serializer='json',
-            delivery_mode=2,
+            body, exchange=self.exchange,
+            routing_key=self.queue.name, serializer='json',
+            delivery_mode=2, user_id=self.conn.userid,
             headers={SENT_HEADER: time.time(), ENTRIES_HEADER: entries})
 
     def close(self):
         self.conn.release()
 
 
-class _Conf:
-    class receiver:   # noqa: N801 - mimics conf.receiver
-        queue = 'drydock.receiver'
+def _conf():
+    """drydock's options at their defaults (the receiver queue's names)."""
+    from oslo_config import cfg
+    from drydockd.conf import opts
+    conf = cfg.ConfigOpts()
+    opts.register_opts(conf)
+    conf([])
+    return conf
 
 
 # -- the consumers (child processes) ------------------------------------------

@@ -9,12 +9,21 @@
     drydock-manage [--config-file F] ramdisk build [--dest DIR]
                    [--cache DIR] [--kernel-package NAME]
     drydock-manage [--config-file F] boot nginx-config --listen ADDR:PORT
+    drydock-manage [--config-file F] broker setup [--work-vhost V]
+                   [--api-vhost V] [--password-file ROLE=FILE] ...
+    drydock-manage [--config-file F] broker check
 """
 
 import argparse
 import sys
+import warnings
 
+from drydockd.command import broker
 from drydockd.conf import config
+
+# oslo.messaging (the API plane, for `broker`; imported when used) imports
+# eventlet, whose deprecation banner is no news to an operator.
+warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
 
 
 def _parser():
@@ -60,6 +69,7 @@ def _parser():
     nginx.add_argument('--listen', required=True, metavar='ADDR:PORT',
                        help='where nodes reach nginx (boot.server and '
                             '[boot] public_port)')
+    broker.add_parser(nouns)
     return parser
 
 
@@ -139,7 +149,8 @@ def main(argv=None):
         conf = _conf(args)
         return {'db': _db, 'config': _config,
                 'dead-letters': _dead_letters,
-                'ramdisk': _ramdisk, 'boot': _boot}[args.noun](args, conf)
+                'ramdisk': _ramdisk, 'boot': _boot,
+                'broker': broker.run}[args.noun](args, conf)
     except Exception as exc:  # noqa: BLE001 - one line for the operator
         if args.debug:
             raise

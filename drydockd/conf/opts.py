@@ -12,10 +12,11 @@ from drydockd.conf import receiver
 from drydockd.conf import redfish
 from drydockd.conf import site
 from drydockd.conf import ssh
+from drydockd.conf import work_plane
 
 # Alphabetical by group; DEFAULT first as the generator prints it.
 _MODULES = [default, boot, database, executor, graph, ipmi, manager, oob,
-            receiver, redfish, site, ssh]
+            receiver, redfish, site, ssh, work_plane]
 
 
 def register_opts(conf):

@@ -48,7 +48,7 @@ class ExecutorService(ConsumerMixin):
         compression.install(conf.max_message_bytes)
         self.connection = entities.connection(conf)
         self.publisher = publisher_mod.Publisher(conf)
-        self.dead = dead_letter.DeadLetters(self.publisher,
+        self.dead = dead_letter.DeadLetters(conf, self.publisher,
                                             conf.executor.queue)
         self.methods = methods.Methods(conf, self.publisher)
         self.pool = concurrent.futures.ThreadPoolExecutor(

@@ -2,13 +2,13 @@
 
 A real node's agent reports from the freshly booted OS; the simulator
 reports from the BMC process instead, on the same work plane and in the
-same message (``node_agent_resp``), so the receiver cannot tell the two
+same message (``node_agent_resp``, on the agent-report exchange, as the
+broker user of ``config_file``), so the receiver cannot tell the two
 apart.
 """
 
 import logging
 
-from drydockd.messaging import entities
 from drydockd.messaging import schemas
 
 LOG = logging.getLogger(__name__)
@@ -28,7 +28,6 @@ class Agent:
         from drydockd.messaging import publisher
         conf = config.parse_args(['--config-file', config_file])
         self._publisher = publisher.Publisher(conf)
-        self._queue = entities.receiver_queue(conf)
         self._uids = {spec.name: str(i) for i, spec in enumerate(specs, 1)}
 
     def __call__(self, node_name):
@@ -38,7 +37,7 @@ class Agent:
                                progress=100)])
         try:
             # Bounded retries: this runs on the fleet's timer thread.
-            self._publisher.publish(self._queue, body)
+            self._publisher.agent_to_receiver(body)
         except Exception:  # noqa: BLE001 - a lost report is a node that
             # never came back: drydock's deadline handles it, as it would
             # for a real agent that cannot reach the master.

@@ -28,6 +28,10 @@ def _bounded(make_decompressor, limit):
         out = decompressor.decompress(body, limit + 1)
         if len(out) > limit:
             raise BodyTooLarge('decompressed body exceeds %d bytes' % limit)
+        if not decompressor.eof:
+            # A cut stream can still inflate to a whole, valid-looking
+            # body; what was cut (its checksum at least) is refused.
+            raise ValueError('compressed body is truncated')
         return out
     return decode
 

@@ -35,9 +35,9 @@ def body_bytes(message):
 
 class DeadLetters:
 
-    def __init__(self, publisher, queue_name):
+    def __init__(self, conf, publisher, queue_name):
         self.publisher = publisher
-        self.queue = entities.dead_letter_queue(queue_name)
+        self.queue = entities.dead_letter_queue(conf, queue_name)
         self.count = 0
         self._lock = threading.Lock()
 
@@ -50,6 +50,8 @@ class DeadLetters:
             # kombu already decompressed the body we are about to copy.
             headers.pop('compression', None)
         headers[entities.REASON_HEADER] = reason
+        headers[entities.USER_HEADER] = (message.properties or {}).get(
+            'user_id') or ''
         self.publisher.publish_raw(self.queue, body_bytes(message),
                                    message.content_type or
                                    'application/octet-stream',
@@ -85,8 +87,8 @@ def browse(conf, queue_name, limit=100):
     """
     from oslo_utils import strutils
     with entities.connection(conf) as conn:
-        channel, taken = _fetch(conn, entities.dead_letter_queue(queue_name),
-                                limit)
+        channel, taken = _fetch(
+            conn, entities.dead_letter_queue(conf, queue_name), limit)
         out = []
         for message in taken:
             body = body_bytes(message)
@@ -108,15 +110,18 @@ def replay(conf, queue_name, limit=100):
 
     Each is published (confirmed on AMQP) before it is removed from the
     dead-letter queue, so a crash in between duplicates, never loses.
+    A replayed message carries the ``user_id`` of whoever replays it: a
+    report goes back to the receiver only as an executor or agent
+    identity would have sent it (docs/security.md).
     :returns: how many were replayed.
     """
     from drydockd.messaging import publisher as publisher_mod
-    target = entities.work_queue(queue_name)
+    target = entities.work_queues(conf)[queue_name]
     pub = publisher_mod.Publisher(conf)
     try:
         with entities.connection(conf) as conn:
             channel, taken = _fetch(
-                conn, entities.dead_letter_queue(queue_name), limit)
+                conn, entities.dead_letter_queue(conf, queue_name), limit)
             for message in taken:
                 headers = dict(message.headers or {})
                 reason = headers.pop(entities.REASON_HEADER, '')

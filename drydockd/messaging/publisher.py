@@ -12,6 +12,10 @@ first connect gives up after its connect timeout, a lost connection is
 retried by count, a confirm is awaited without limit), so the loop is
 here. Callers decide what a failure means: the manager fails the task it
 was casting; an executor's reporter keeps its report and tries again.
+
+Every message carries the AMQP ``user_id`` of the connection's user,
+which RabbitMQ checks (a publish naming anyone else closes the channel),
+so the receiver can trust who sent a report (docs/security.md).
 """
 
 import logging
@@ -40,6 +44,7 @@ class Publisher:
     def __init__(self, conf):
         self._conf = conf
         self._timeout = conf.publish_timeout
+        self.identity = entities.identity(conf)
         self._lock = threading.Lock()
         self._conn = None
         self._producer = None
@@ -61,13 +66,15 @@ class Publisher:
             ``publish_timeout``).
         :raises: WorkPlaneUnavailable.
         """
-        self._publish(queue.exchange, queue.routing_key, [queue], body,
-                      timeout, serializer='json', headers=headers or {})
+        self._publish(entities.publisher_exchange(self._conf, queue),
+                      queue.name, [queue], body, timeout, serializer='json',
+                      headers=headers or {})
 
     def publish_raw(self, queue, body, content_type, content_encoding,
                     headers, timeout=None):
         """Publish bytes as they are (dead letters, replays)."""
-        self._publish(queue.exchange, queue.routing_key, [queue], body,
+        self._publish(entities.publisher_exchange(self._conf, queue),
+                      queue.name, [queue], body,
                       timeout, content_type=content_type,
                       content_encoding=content_encoding, headers=headers)
 
@@ -84,7 +91,8 @@ class Publisher:
                     producer.publish(
                         body, exchange=exchange, routing_key=routing_key,
                         delivery_mode=2, declare=declare, retry=False,
-                        timeout=left, confirm_timeout=left, **kwargs)
+                        timeout=left, confirm_timeout=left,
+                        user_id=self.identity, **kwargs)
                     return
                 except self._errors as exc:
                     self._drop()
@@ -92,7 +100,7 @@ class Publisher:
                     if left <= 0:
                         raise exception.WorkPlaneUnavailable(
                             reason='no publish confirmed within %gs (%s)'
-                            % (limit, type(exc).__name__))
+                            % (limit, entities.explain(self._conf, exc)))
                     _log_retry(exc, min(pause, left))
                     time.sleep(min(pause, left))
                     pause = min(pause * 2, MAX_PAUSE)
@@ -134,8 +142,16 @@ class Publisher:
             self.to_executor(body, timeout=timeout)
 
     def to_receiver(self, body, timeout=None):
+        """An executor's report (the executor-report exchange)."""
         self.publish(entities.receiver_queue(self._conf), body,
                      timeout=timeout)
+
+    def agent_to_receiver(self, body, timeout=None):
+        """A node agent's report (the agent-report exchange)."""
+        queue = entities.receiver_queue(self._conf)
+        self._publish(entities.agent_report_exchange(self._conf),
+                      queue.name, [queue], body, timeout,
+                      serializer='json', headers={})
 
     def close(self):
         with self._lock:

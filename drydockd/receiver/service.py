@@ -1,14 +1,16 @@
 """The receiver: apply executor reports to the database, lose nothing.
 
-Each message is decoded, validated and translated into events as it
-arrives (``translate``). Messages are buffered up to ``batch_size`` or
-``batch_window_ms``, their events applied in one transaction through the
-DB API, and the messages acknowledged only after the commit (one
-``multiple=True`` ack on AMQP). A message that cannot be decoded,
-validated or translated is dead-lettered with its reason and acknowledged
-in the same batch. If the database is unavailable, the batch is requeued;
-redelivery is harmless because applying events is idempotent. If the
-batch fails for any other reason, its messages are applied one by one so
+Each message is decoded, validated, checked against its sender (the
+broker-validated ``user_id``, ``senders``) and translated into events
+as it arrives (``translate``). Messages are buffered up to
+``batch_size`` or ``batch_window_ms``, their events applied in one
+transaction through the DB API, and the messages acknowledged only after
+the commit (one ``multiple=True`` ack on AMQP). A message that cannot be
+decoded, validated or translated, or whose sender may not send it, is
+dead-lettered with its reason and acknowledged in the same batch. If the
+database is unavailable, the batch is requeued; redelivery is harmless
+because applying events is idempotent. If the batch fails for any other
+reason, its messages are applied one by one so
 that only the one that cannot be applied is dead-lettered.
 """
 
@@ -25,6 +27,7 @@ from drydockd.messaging import dead_letter
 from drydockd.messaging import entities
 from drydockd.messaging import publisher as publisher_mod
 from drydockd.messaging import schemas
+from drydockd.receiver import senders
 from drydockd.receiver import translate
 
 LOG = logging.getLogger(__name__)
@@ -40,8 +43,9 @@ class ReceiverService(ConsumerMixin):
         self.db = db or db_api.get_instance(conf)
         self.connection = entities.connection(conf)
         self.publisher = publisher_mod.Publisher(conf)
-        self.dead = dead_letter.DeadLetters(self.publisher,
+        self.dead = dead_letter.DeadLetters(conf, self.publisher,
                                             conf.receiver.queue)
+        self.senders = senders.Senders(conf)
         self.window = conf.receiver.batch_window_ms / 1000.0
         # (message, its events, or None once set aside) in arrival order
         self.batch = []
@@ -75,9 +79,11 @@ class ReceiverService(ConsumerMixin):
         try:
             items = schemas.decode_body(message.body,
                                         self.conf.max_message_bytes)
-            events = [event for item in items for event in
-                      translate.translate(schemas.validate_report(item),
-                                          received)]
+            reports = [schemas.validate_report(item) for item in items]
+            self.senders.check((message.properties or {}).get('user_id'),
+                               reports)
+            events = [event for report in reports for event in
+                      translate.translate(report, received)]
         except exception.MessageInvalid as exc:
             self._set_aside(message, exc.message)
             return

@@ -335,9 +335,11 @@ def queue_depth(vhost, name, broker=None):
 
 def bind_capture_queue(vhost, name):
     """A durable queue that gets a copy of every report to the receiver."""
-    queue = kombu.Queue(name, exchange=entities.work_exchange(),
-                        routing_key=RECEIVER_QUEUE, durable=True,
-                        auto_delete=False)
+    queue = kombu.Queue(name, bindings=[
+        kombu.binding(kombu.Exchange(exchange, 'direct', durable=True),
+                      routing_key=RECEIVER_QUEUE)
+        for exchange in ('drydock.reports', 'drydock.agent_reports')],
+        durable=True, auto_delete=False)
     with amqp_connection(vhost) as conn:
         queue(conn.default_channel).declare()
     return queue
@@ -389,11 +391,14 @@ def drain(vhost, name, expect=None, idle=2.0, timeout=60):
 
 
 class RawPublisher:
-    """Publish bytes exactly as given to the receiver queue (confirmed)."""
+    """Publish bytes exactly as given to the receiver queue (confirmed),
+    as the executor identity (the one user of the test's vhost)."""
 
     def __init__(self, vhost, queue=RECEIVER_QUEUE):
         self.conn = amqp_connection(vhost)
-        self.queue = kombu.Queue(queue, exchange=entities.work_exchange(),
+        self.queue = kombu.Queue(queue, exchange=kombu.Exchange(
+                                     'drydock.reports', 'direct',
+                                     durable=True),
                                  routing_key=queue, durable=True,
                                  auto_delete=False)
         self.producer = self.conn.Producer()
@@ -406,7 +411,7 @@ class RawPublisher:
             body, exchange=self.queue.exchange,
             routing_key=self.queue.routing_key, content_type=content_type,
             content_encoding=content_encoding, delivery_mode=2,
-            headers=headers or {}, retry=True,
+            headers=headers or {}, retry=True, user_id=self.conn.userid,
             retry_policy={'max_retries': 5})
 
     def close(self):

@@ -60,12 +60,14 @@ def test_dead_letter_list_and_replay(tmp_path, pg_url, rabbit_vhost,
                                         'status': 'running'}}).encode()
     with kombu.Connection(conftest.AMQP_URL % rabbit_vhost) as conn:
         producer = conn.Producer()
-        exchange = kombu.Exchange('drydock.work', 'direct', durable=True)
+        exchange = kombu.Exchange('drydock.reports', 'direct', durable=True)
         for body in bad + [unknown_task]:
+            # As an executor on this one-user broker (the receiver's own
+            # user is then the executor identity).
             producer.publish(body, exchange=exchange,
                              routing_key='drydock.receiver',
                              content_type='application/json',
-                             content_encoding='binary')
+                             content_encoding='binary', user_id='guest')
         _wait_depth(conn, 'drydock.receiver.dead', len(bad))
         _wait_depth(conn, 'drydock.receiver', 0)
         assert receiver.stop() == 0
@@ -118,7 +120,8 @@ def test_json_dead_letters_are_listed_and_replayed(tmp_path, pg_url,
         # kombu's json serializer, straight from a third-party executor.
         conn.Producer().publish(
             {'method': 'reboot_everything', 'args': {'task_uuid': 'ü'}},
-            exchange=entities.work_exchange(), routing_key='drydock.receiver',
+            exchange=entities.executor_report_exchange(conf),
+            routing_key='drydock.receiver',
             serializer='json')
         _wait_depth(conn, 'drydock.receiver.dead', 3)
         assert receiver.stop() == 0
@@ -142,7 +145,7 @@ def test_json_dead_letters_are_listed_and_replayed(tmp_path, pg_url,
         _replay_all(config, conn, 3)
         # Replayed bodies are the originals, byte for byte decodable JSON.
         channel = conn.channel()
-        queue = entities.work_queue('drydock.receiver')(channel)
+        queue = entities.receiver_queue(conf)(channel)
         bodies = []
         for _ in range(3):
             message = queue.get(no_ack=True)

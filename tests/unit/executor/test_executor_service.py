@@ -108,7 +108,8 @@ class Executor:
         return [r for r in reports if r['args'].get('task_uuid') == task_uuid]
 
     def dead_letters(self, count, timeout=WAIT):
-        queue = entities.dead_letter_queue(self.conf.executor.queue)
+        queue = entities.dead_letter_queue(self.conf,
+                                           self.conf.executor.queue)
         got, deadline = [], time.monotonic() + timeout
         while len(got) < count:
             got += self._take(queue)
@@ -252,7 +253,7 @@ def test_compressed_bomb_is_refused_to_its_task(executor):
     [report] = ex.final('bomb-1')
     # Set aside after the refusal is reported; kept compressed as it
     # came (reading it back would inflate it).
-    dead = entities.dead_letter_queue(ex.conf.executor.queue)
+    dead = entities.dead_letter_queue(ex.conf, ex.conf.executor.queue)
     deadline = time.monotonic() + WAIT
     while ex.queued(dead) < 1:
         assert time.monotonic() < deadline, 'never dead-lettered'

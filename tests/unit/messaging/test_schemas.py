@@ -308,3 +308,17 @@ def test_report_builder_leaves_out_none():
     assert schemas.report('deploy_resp', UUID, status='ready', progress=0,
                           nodes=[])['args'] == {
         'task_uuid': UUID, 'status': 'ready', 'progress': 0, 'nodes': []}
+
+
+def test_a_cut_compressed_stream_is_refused_even_if_it_inflates_whole():
+    """Without its checksum a zlib stream still inflates to the whole,
+    valid body; the bounded decoder refuses it (no half-read message is
+    ever taken for a whole one)."""
+    from drydockd.messaging import compression as bounded
+    bounded.install(LIMIT)
+    body = _json({'method': 'deploy_resp', 'args': {'task_uuid': UUID}})
+    whole = zlib.compress(body)
+    assert compression.decompress(whole, 'application/x-gzip') == body
+    assert zlib.decompressobj().decompress(whole[:-4]) == body
+    with pytest.raises(ValueError, match='truncated'):
+        compression.decompress(whole[:-4], 'application/x-gzip')

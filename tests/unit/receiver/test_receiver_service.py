@@ -75,7 +75,7 @@ class Site:
     """A config, a database holding one deployment of nodes 1 and 2, a
     publisher, and the receiver (started on demand, stopped at the end)."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, **receiver):
         self.db_dir = tmp_path / 'db'
         self.db_dir.mkdir()
         self.url = 'sqlite:///%s' % (self.db_dir / 'drydock.sqlite')
@@ -86,8 +86,8 @@ class Site:
                      'work_transport_url': 'memory://',
                      'work_polling_interval': 0.01},
             database={'connection': self.url},
-            receiver={'queue': self.queue_name, 'batch_size': BATCH,
-                      'batch_window_ms': 50})
+            receiver=dict({'queue': self.queue_name, 'batch_size': BATCH,
+                           'batch_window_ms': 50}, **receiver))
         self.conf = config.parse_args(['--config-file', path])
         migration.upgrade(self.url)
         self.db = RecordingDB(engine_mod.get_engine(self.url))
