@@ -133,7 +133,8 @@ class Plan:
         for queue in queues:
             yield ('queues', (queue.name, vhost), {
                 'name': queue.name, 'vhost': vhost, 'durable': True,
-                'auto_delete': False, 'arguments': {}})
+                'auto_delete': False,
+                'arguments': dict(queue.queue_arguments or {})})
             for source, key in entities.bindings_of(queue):
                 yield ('bindings', (source, queue.name, key, vhost), {
                     'source': source, 'vhost': vhost,
@@ -153,9 +154,9 @@ _KEYS = {'vhosts': lambda i: i['name'],
 _SAME = {'vhosts': (), 'permissions': ('configure', 'write', 'read'),
          'topic_permissions': ('write', 'read'),
          'exchanges': ('type', 'durable', 'auto_delete', 'internal'),
-         'queues': ('durable', 'auto_delete'), 'bindings': ()}
+         'queues': ('durable', 'auto_delete', 'arguments'), 'bindings': ()}
 # What an export leaves out when it is the default.
-_DEFAULTS = {'internal': False, 'auto_delete': False}
+_DEFAULTS = {'internal': False, 'auto_delete': False, 'arguments': {}}
 
 
 def _difference(wanted, current):

@@ -4,6 +4,7 @@ from drydockd.api import rpc
 from drydockd.common import launcher as launcher_mod
 from drydockd.db import api as db_api
 from drydockd.db import migration
+from drydockd.messaging import entities
 
 
 def _manager(conf, launcher):
@@ -41,6 +42,7 @@ def _build(parts, embedded=False):
         migration.ensure_current(conf.database.connection,
                                  db_api.get_instance(conf).engine,
                                  upgrade_sqlite=embedded)
+        entities.check_work_queues(conf)
         launcher = launcher_mod.Launcher(
             max(conf.executor.drain_timeout, conf.receiver.drain_timeout))
         for part in parts:

@@ -120,6 +120,12 @@ class DatabaseNotCurrent(DrydockException):
                 '%(head)s: run "drydock-manage db upgrade"')
 
 
+class WorkQueueMismatch(DrydockException):
+    """A work queue exists with other declare arguments than this config
+    asks for (classic against quorum, another delivery limit)."""
+    _msg_fmt = '%(reason)s'
+
+
 class InternalError(DrydockException):
     """Anything an RPC method did not expect: a bug or an outage.
 

@@ -1,4 +1,5 @@
-"""[work_plane] options: the work plane's exchanges, who declares them, TLS.
+"""[work_plane] options: the work plane's exchanges and queue type, who
+declares them, TLS.
 
 One exchange per kind of traffic, so that RabbitMQ's per-user write and
 read permissions can say what each role sends (docs/security.md):
@@ -31,6 +32,17 @@ opts = [
                      'configure shared entities); executors still declare '
                      'their own service queue. Broker-less transports '
                      'always declare (their bindings live in memory).'),
+    cfg.BoolOpt('quorum_queues', default=True,
+                help='Declare the work queues and their dead-letter queues '
+                     'as RabbitMQ quorum queues: replicated across a '
+                     'cluster\'s nodes, always durable. A queue that '
+                     'already exists as a classic queue must be moved '
+                     '(docs/operations.md, "Quorum queues"). Ignored on '
+                     'broker-less transports.'),
+    cfg.IntOpt('delivery_limit', default=10, min=1,
+               help='On quorum queues: deliveries of one message (a '
+                    'consumer died holding it, or gave it back) before '
+                    'the broker sets it aside in <queue>.dead.'),
     cfg.BoolOpt('ssl', default=False,
                 help='Connect to the work-plane broker over TLS (use the '
                      'broker\'s TLS port in work_transport_url). The '

@@ -80,6 +80,23 @@ def _fetch(conn, queue, limit):
     return channel, taken
 
 
+def reason_of(headers):
+    """Why a message was set aside: drydock's reason, or the broker's when
+    the broker did it (a quorum queue's delivery limit)."""
+    headers = headers or {}
+    if entities.REASON_HEADER in headers:
+        return headers[entities.REASON_HEADER]
+    broker_reason = headers.get('x-first-death-reason')
+    if broker_reason == 'delivery_limit':
+        return ('delivered %s times without being processed (the broker\'s '
+                'delivery limit on %s)' % (
+                    headers.get('x-delivery-count', 'too many'),
+                    headers.get('x-first-death-queue', 'its queue')))
+    if broker_reason:
+        return 'set aside by the broker: %s' % broker_reason
+    return ''
+
+
 def browse(conf, queue_name, limit=100):
     """Describe dead letters without removing them.
 
@@ -93,8 +110,7 @@ def browse(conf, queue_name, limit=100):
         for message in taken:
             body = body_bytes(message)
             out.append({
-                'reason': (message.headers or {}).get(
-                    entities.REASON_HEADER, ''),
+                'reason': reason_of(message.headers),
                 'size': len(body),
                 'content_type': message.content_type,
                 'preview': strutils.mask_password(
@@ -124,7 +140,8 @@ def replay(conf, queue_name, limit=100):
                 conn, entities.dead_letter_queue(conf, queue_name), limit)
             for message in taken:
                 headers = dict(message.headers or {})
-                reason = headers.pop(entities.REASON_HEADER, '')
+                reason = reason_of(headers)
+                headers.pop(entities.REASON_HEADER, None)
                 headers['x-drydock-replayed-reason'] = reason
                 pub.publish_raw(target, body_bytes(message),
                                 message.content_type or 'application/json',

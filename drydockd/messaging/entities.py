@@ -27,9 +27,15 @@ shared entities.
 import ssl
 import uuid
 
-import kombu
+import logging
 
+import kombu
+import kombu.exceptions
+
+from drydockd.common import exception
 from drydockd.common import paths
+
+LOG = logging.getLogger(__name__)
 
 DEAD_SUFFIX = '.dead'
 REASON_HEADER = 'x-drydock-reason'
@@ -74,9 +80,79 @@ def dead_letter_exchange(conf):
     return _exchange(conf, conf.work_plane.dead_letter_exchange, 'topic')
 
 
+def queue_arguments(conf, name):
+    """A work queue's declare arguments: on RabbitMQ with
+    ``quorum_queues``, a quorum queue whose deliveries are limited, the
+    ones over the limit routed to its ``.dead`` queue by the broker.
+    Broker-less transports take none (a queue type means nothing there)."""
+    if not (conf.work_plane.quorum_queues
+            and _is_amqp_url(conf.work_transport_url)):
+        return {}
+    arguments = {'x-queue-type': 'quorum'}
+    if not name.endswith(DEAD_SUFFIX):
+        arguments.update({
+            'x-delivery-limit': conf.work_plane.delivery_limit,
+            'x-dead-letter-exchange': conf.work_plane.dead_letter_exchange,
+            'x-dead-letter-routing-key': name + DEAD_SUFFIX})
+    return arguments
+
+
+def check_work_queues(conf, connect_timeout=5):
+    """Declare the work queues at start-up, so that one left from an
+    older config (a classic queue where quorum queues are configured) is
+    named in one line instead of failing the first consume.
+
+    Skipped on broker-less transports, where this process may not declare
+    (``declare_topology`` off), and when the broker does not answer (the
+    consumers then connect when it does).
+    :raises: WorkQueueMismatch.
+    """
+    if not _is_amqp_url(conf.work_transport_url) or _preset(conf):
+        return
+    import amqp.exceptions
+    conn = connection(conf, connect_timeout=connect_timeout)
+    try:
+        conn.ensure_connection(max_retries=1)
+        channel = conn.channel()
+        for queue in work_queues(conf).values():
+            for bound in (queue, dead_letter_queue(conf, queue.name)):
+                try:
+                    bound(channel).declare()
+                except amqp.exceptions.PreconditionFailed as exc:
+                    raise exception.WorkQueueMismatch(
+                        reason=_mismatch(conf, bound.name, exc)) from exc
+    except (kombu.exceptions.OperationalError,) + conn.connection_errors \
+            as exc:
+        LOG.warning('Work queues not checked at start-up: %s',
+                    explain(conf, exc))
+    finally:
+        conn.release()
+
+
+def _mismatch(conf, name, exc):
+    """RabbitMQ names the first argument that differs ("inequivalent arg
+    'x-dead-letter-exchange' ... received the value 'drydock.dead' ... but
+    current is none"): an argument only quorum queues get that is missing
+    means a classic queue, and the other way round."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    quorum = conf.work_plane.quorum_queues
+    if (quorum and 'current is none' in text) or (
+            not quorum and "'quorum'" in text):
+        have, want = ('classic', 'quorum') if quorum else ('quorum',
+                                                          'classic')
+        return ('queue %s exists as a %s queue, and [work_plane] '
+                'quorum_queues asks for a %s one: move it as '
+                'docs/operations.md, "Quorum queues", says' % (
+                    name, have, want))
+    return ('queue %s exists with other arguments than this config asks '
+            'for (%s): see docs/operations.md, "Quorum queues"' % (
+                name, text))
+
+
 def _queue(conf, name, exchange):
     return kombu.Queue(name, exchange=exchange, routing_key=name,
                        durable=True, auto_delete=False,
+                       queue_arguments=queue_arguments(conf, name),
                        no_declare=_preset(conf))
 
 
@@ -93,7 +169,9 @@ def receiver_queue(conf):
     return kombu.Queue(name, bindings=[
         kombu.binding(executor_report_exchange(conf), routing_key=name),
         kombu.binding(agent_report_exchange(conf), routing_key=name)],
-        durable=True, auto_delete=False, no_declare=_preset(conf))
+        durable=True, auto_delete=False,
+        queue_arguments=queue_arguments(conf, name),
+        no_declare=_preset(conf))
 
 
 def publisher_exchange(conf, queue):
