@@ -8,8 +8,8 @@ uses (see LIBRARY-NOTES, "A RabbitMQ cluster of extra nodes"):
   ``/etc/rabbitmq/rabbitmq.conf`` pins port 5672), node name,
   distribution port and directories, owned by the ``rabbitmq`` user the
   Debian wrapper drops to;
-- ``cluster(n)`` joins nodes into one cluster (the Erlang cookie is the
-  ``rabbitmq`` user's, shared by every node on the machine);
+- ``cluster(n)`` joins nodes into one :class:`Cluster` (the Erlang cookie
+  is the ``rabbitmq`` user's, shared by every node on the machine);
 - nodes are stopped with ``rabbitmqctl -n NODE stop``, and killed by the
   PID they wrote, never by a pattern.
 """
@@ -161,23 +161,63 @@ class RabbitNode:
         return self.url(vhost, 'rabbit')
 
 
+class Cluster:
+    """Started nodes joined into one cluster; clients get every node in
+    their URLs (kombu's ``;`` alternates, oslo.messaging's host list)."""
+
+    def __init__(self, nodes):
+        self.nodes = nodes
+
+    def url(self, vhost, scheme='amqp'):
+        return ';'.join(node.url(vhost, scheme) for node in self.nodes)
+
+    def rabbit_url(self, vhost):
+        return 'rabbit://%s/%s' % (','.join(
+            'guest:guest@127.0.0.1:%d' % node.port for node in self.nodes),
+            vhost)
+
+    def ctl(self, *args, **kwargs):
+        """``rabbitmqctl`` on the first node that answers."""
+        error = None
+        for node in self.nodes:
+            try:
+                return node.ctl(*args, **kwargs)
+            except AssertionError as exc:
+                error = exc
+        raise error
+
+    def add_vhost(self, vhost, user='guest'):
+        self.ctl('add_vhost', vhost)
+        self.ctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*')
+        return vhost
+
+    def leader(self, vhost, queue):
+        """The node that leads a quorum queue."""
+        out = self.ctl('list_queues', '-p', vhost, '--no-table-headers',
+                       'name', 'leader')
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == queue:
+                return next(n for n in self.nodes if n.name == parts[1])
+        raise AssertionError('no leader for %s: %s' % (queue, out))
+
+    def stop(self):
+        for node in reversed(self.nodes):
+            node.stop()
+
+
 def cluster(count):
-    """``count`` started nodes joined into one cluster (the first is the
-    seed). Stop them with :func:`stop_all`."""
-    nodes = [RabbitNode() for _ in range(count)]
+    """``count`` started nodes joined into one :class:`Cluster` (the
+    first is the seed). Stop it with ``Cluster.stop``."""
+    nodes = []
     try:
-        for node in nodes:
-            node.start()
+        for _ in range(count):
+            nodes.append(RabbitNode().start())
         for node in nodes[1:]:
             node.ctl('stop_app')
             node.ctl('join_cluster', nodes[0].name, timeout=120)
             node.ctl('start_app', timeout=120)
     except Exception:
-        stop_all(nodes)
+        Cluster(nodes).stop()
         raise
-    return nodes
-
-
-def stop_all(nodes):
-    for node in reversed(nodes):
-        node.stop()
+    return Cluster(nodes)

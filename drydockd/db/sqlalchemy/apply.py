@@ -208,8 +208,7 @@ def _ended(session, task, event):
             subtasks.fail_unfinished(session, task, event.reason, event.at)
             return {task.id}
         return set()
-    outcomes = list(dict(event.outcomes).values()) or \
-        _outcomes_from_rows(session, task.id)
+    outcomes = _outcomes(session, task.id, event)
     failed_on = _failed_off_nodes(session, task.id)
     result = results.vote(outcomes, event.failed or bool(failed_on))
     message = event.reason or results.summarize(outcomes, failed_on)
@@ -224,6 +223,31 @@ def _ended(session, task, event):
     endings.finish(session, task, status, result, message, event.reason,
                    event.at, node_status=node_status)
     return set()
+
+
+def _outcomes(session, task_id, event):
+    """Per-node outcomes of a deployment.
+
+    The final report carries the nodes' results, but they can fill
+    several reports (more nodes than one report's entries, or a backlog
+    sent after a broker outage): nodes the final report does not name are
+    read from the nodes table, where the earlier reports of this task put
+    them (the task started them all at ``deploying``). With no node
+    results at all (an Astute-style executor), the history rows decide.
+    """
+    given = dict(event.outcomes)
+    if not given:
+        return _outcomes_from_rows(session, task_id)
+    ran = session.scalars(sa.select(H.node_id).distinct().where(
+        H.task_id == task_id, H.node_id.in_(_NODE_KEYS)))
+    missing = {int(node_id) for node_id in ran} - set(given)
+    if missing:
+        for node_id, status in session.execute(
+                sa.select(models.Node.id, models.Node.status)
+                .where(models.Node.id.in_(missing))):
+            if status in ('ready', 'error'):
+                given[node_id] = status == 'ready'
+    return list(given.values())
 
 
 def _outcomes_from_rows(session, task_id):

@@ -552,6 +552,24 @@ def test_only_nodes_vote_and_count(db, with_outcomes):
         'success', '1 of 1 nodes succeeded, 0 failed')
 
 
+@pytest.mark.parametrize('b_status, message', [
+    ('ready', '2 of 2 nodes succeeded, 0 failed'),
+    ('error', '1 of 2 nodes succeeded, 1 failed')])
+def test_node_results_split_across_reports_all_count(db, b_status, message):
+    """More node results than one report holds (or a backlog after a
+    broker outage): the final report names only some nodes; the others
+    came in an earlier report and count too."""
+    task = start(db, [(A, 'hiera'), (B, 'hiera')])
+    db.apply_events(report(task, started(task),
+                           graph(task, A, 'hiera', 'ready', T(2), T(1)),
+                           graph(task, B, 'hiera', b_status, T(2), T(1)),
+                           node(task, B, b_status)))
+    db.apply_events(report(task, node(task, A, 'ready'),
+                           ended(task, failed=b_status == 'error',
+                                 outcomes=[(5, True)])))
+    assert db.get_task(task['id'])['result_message'] == message
+
+
 @pytest.mark.parametrize('with_outcomes', [True, False])
 def test_a_failure_off_the_nodes_still_fails_the_task(db, with_outcomes):
     """The node succeeded but a master graph task failed: the result is
