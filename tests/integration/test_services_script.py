@@ -9,15 +9,12 @@ run (collecting one unit test module is enough: services come first).
 import os
 import socket
 import subprocess
-import uuid
 
 import pytest
 
 import conftest
+import pg_cluster as pg_cluster_mod
 import rabbit_nodes
-
-PG_VERSION = sorted(os.listdir('/etc/postgresql'))[-1]
-
 
 def _answers(port):
     with socket.socket() as sock:
@@ -38,15 +35,11 @@ def rabbit_node():
 @pytest.fixture
 def pg_cluster():
     """A PostgreSQL cluster of this test's own, created stopped."""
-    name = 'drydock_svc_%s' % uuid.uuid4().hex[:6]
-    port = rabbit_nodes.free_port()
-    subprocess.run(['pg_createcluster', '-p', str(port), PG_VERSION, name],
-                   check=True, capture_output=True, timeout=120)
-    assert not _answers(port)
-    yield {'DRYDOCK_PG_CLUSTER': '%s/%s' % (PG_VERSION, name),
-           'DRYDOCK_PG_PORT': str(port)}, port
-    subprocess.run(['pg_dropcluster', '--stop', PG_VERSION, name],
-                   capture_output=True, timeout=120)
+    cluster = pg_cluster_mod.PgCluster().create(start=False)
+    assert not _answers(cluster.port)
+    yield {'DRYDOCK_PG_CLUSTER': cluster.id,
+           'DRYDOCK_PG_PORT': str(cluster.port)}, cluster.port
+    cluster.drop()
 
 
 def test_run_tests_starts_the_services_that_are_down(rabbit_node,
