@@ -97,7 +97,8 @@ def test_a_classic_queue_left_from_before_is_named_in_one_line(
     conftest.migrate(path)
     checked = subprocess.run(
         [conftest.BIN + '/drydockd', 'executor', '--config-file', path],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True, text=True, timeout=120,
+        env=conftest.daemon_env())
     assert checked.returncode != 0
     lines = [line for line in checked.stderr.splitlines() if line.strip()]
     assert 'Traceback' not in checked.stderr, checked.stderr
