@@ -45,7 +45,7 @@ class MixedSite:
             'DEFAULT': {'state_path': tmp_path, 'debug': debug},
             'executor': {'report_interval': 0.05},
             'receiver': {'batch_window_ms': 20},
-            'manager': {'provision_timeout': 40, 'lease_interval': 0.3},
+            'manager': {'provision_timeout': 150, 'lease_interval': 0.3},
             'ipmi': {'command_timeout': 3, 'retries': 2,
                      'retry_backoff': 0.2},
             'redfish': redfish, 'oob': {'sync_interval': 0}}
@@ -91,7 +91,7 @@ class MixedSite:
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 
-    def run_task(self, action, *filters, timeout=150):
+    def run_task(self, action, *filters, timeout=300):
         task = self.json('task', 'create', action, '--design-ref',
                          str(self.design_path), *filters)
         deadline = time.monotonic() + timeout
