@@ -4,23 +4,31 @@ from oslo_config import cfg
 
 GROUP = 'ipmi'
 
+
+def bounds_opts(concurrency_help):
+    """The bounds every BMC driver group has ([ipmi], [redfish]): tries,
+    backoff, calls in flight and the power-change poll."""
+    return [
+        cfg.IntOpt('retries', default=3, min=1,
+                   help='Attempts per BMC operation before it fails.'),
+        cfg.FloatOpt('retry_backoff', default=0.5, min=0.0,
+                     help='First backoff in seconds between attempts; it '
+                          'doubles each time.'),
+        cfg.IntOpt('max_concurrency', default=64, min=1,
+                   help=concurrency_help),
+        cfg.FloatOpt('status_poll_interval', default=0.5, min=0.01,
+                     help='Seconds between power status reads while '
+                          'waiting for a power change; the wait counts '
+                          'against command_timeout.'),
+    ]
+
+
 opts = [
     cfg.FloatOpt('command_timeout', default=10.0, min=0.1,
                  help='Hard limit in seconds on one BMC operation '
                       '(login included).'),
-    cfg.IntOpt('retries', default=3, min=1,
-               help='Attempts per BMC operation before it fails.'),
-    cfg.FloatOpt('retry_backoff', default=0.5, min=0.0,
-                 help='First backoff in seconds between attempts; it '
-                      'doubles each time.'),
-    cfg.IntOpt('max_concurrency', default=64, min=1,
-               help='Most BMCs talked to at once by one process. Too '
-                    'many at once may overwhelm a shared management '
-                    'network.'),
-    cfg.FloatOpt('status_poll_interval', default=0.5, min=0.01,
-                 help='Seconds between power status reads while waiting '
-                      'for a power change; the wait counts against '
-                      'command_timeout.'),
+    *bounds_opts('Most BMCs talked to at once by one process. Too many '
+                 'at once may overwhelm a shared management network.'),
     cfg.BoolOpt('reuse_sessions', default=True,
                 help='Keep each BMC session logged in after a call and '
                      'reuse it for the next call to that BMC (kept alive '

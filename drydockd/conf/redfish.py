@@ -6,6 +6,8 @@ the two can give each its own limits.
 
 from oslo_config import cfg
 
+from drydockd.conf import ipmi
+
 GROUP = 'redfish'
 
 opts = [
@@ -17,17 +19,8 @@ opts = [
                  help='Seconds to wait for the TCP connection to a BMC; '
                       'a BMC that does not accept it within this did not '
                       'answer.'),
-    cfg.IntOpt('retries', default=3, min=1,
-               help='Attempts per BMC operation before it fails.'),
-    cfg.FloatOpt('retry_backoff', default=0.5, min=0.0,
-                 help='First backoff in seconds between attempts; it '
-                      'doubles each time.'),
-    cfg.IntOpt('max_concurrency', default=64, min=1,
-               help='Most Redfish BMCs talked to at once by one process.'),
-    cfg.FloatOpt('status_poll_interval', default=0.5, min=0.01,
-                 help='Seconds between power status reads while waiting '
-                      'for a power change; the wait counts against '
-                      'command_timeout.'),
+    *ipmi.bounds_opts('Most Redfish BMCs talked to at once by one '
+                      'process.'),
     cfg.StrOpt('auth_type', default='auto',
                choices=[('basic', 'HTTP basic authentication on every '
                                   'request'),

@@ -187,6 +187,15 @@ class Site:
                 {'i': self.task['id']}).scalar()
         return self.task
 
+    def wait_running(self, ready_rows, timeout=60):
+        """Until the deployment has ``ready_rows`` rows ready: reports are
+        flowing and much is still open."""
+        deadline = time.monotonic() + timeout
+        while deployment_state(self.engine, self.task['id'])['rows'].get(
+                'ready', 0) < ready_rows:
+            assert time.monotonic() < deadline, 'the deployment stalled'
+            time.sleep(0.2)
+
     def wait_done(self, timeout=120):
         """Poll the DB: the task is final and no row is pending/running,
         and the receiver queue holds nothing (ready or unacked)."""

@@ -43,11 +43,7 @@ def test_leader_killed_mid_deployment(tmp_path, pg_url, reference_env,  # noqa: 
     site.create(design)
     # Reports flow once the graph runs; the receiver queue's leader then
     # holds what is not yet committed.
-    deadline = time.monotonic() + 60
-    while fs.deployment_state(site.engine, site.task['id'])['rows'].get(
-            'ready', 0) < 200:
-        assert time.monotonic() < deadline, 'the deployment did not start'
-        time.sleep(0.2)
+    site.wait_running(ready_rows=200)
     leader = broker_cluster.leader(vhost, fs.RECEIVER_QUEUE)
     before = fs.deployment_state(site.engine, site.task['id'])
     leader.kill()

@@ -38,11 +38,7 @@ def test_postgresql_restart_mid_deployment(tmp_path, rabbit_vhost,
     site = fs.Site(tmp_path / 'pg-restart', pg_url, rabbit_vhost, daemons)
     site.start()
     site.create(design)
-    deadline = time.monotonic() + 60
-    while fs.deployment_state(site.engine, site.task['id'])['rows'].get(
-            'ready', 0) < 200:
-        assert time.monotonic() < deadline, 'the deployment did not start'
-        time.sleep(0.2)
+    site.wait_running(ready_rows=200)
     before = fs.deployment_state(site.engine, site.task['id'])
     own_postgresql.ctl('stop')
     try:
