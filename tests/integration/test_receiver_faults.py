@@ -111,6 +111,17 @@ def assert_same(actual, expected, ignore):
     assert not diffs, 'rows differ:\n' + '\n'.join(diffs)
 
 
+def ends_as_undisturbed(site, expected, timeout):
+    """The deployment ends with the rows of the undisturbed run, and the
+    same daemons went through the outage (nothing restarted)."""
+    site.wait_done(timeout=timeout)
+    actual = fs.snapshot(site.engine, site.task['id'])
+    fs.check_outcome(actual)
+    assert_same(actual, expected, IGNORE_RUN)
+    for role, daemon in site.started:
+        assert daemon.proc.poll() is None, role
+
+
 def assert_clean_logs(site):
     text = site.receiver_logs()
     assert 'Traceback' not in text, text[-4000:]
@@ -177,13 +188,7 @@ def test_rabbitmq_restart_mid_deployment(tmp_path, pg_url, reference_env,
           % (time.monotonic() - down, before))
     assert before['task'] not in ('complete', 'terminated')
     assert before['open_rows'] > 0
-    site.wait_done(timeout=180)
-    actual = fs.snapshot(site.engine, site.task['id'])
-    fs.check_outcome(actual)
-    assert_same(actual, expected, IGNORE_RUN)
-    # The same processes went through the outage (nothing restarted).
-    for role, daemon in site.started:
-        assert daemon.proc.poll() is None, role
+    ends_as_undisturbed(site, expected, timeout=180)
 
 
 # -- 3 ------------------------------------------------------------------------
