@@ -53,6 +53,4 @@ def test_leader_killed_mid_deployment(tmp_path, pg_url, reference_env,  # noqa: 
         leader.name, fs.RECEIVER_QUEUE, time.monotonic() - killed, before))
     assert before['task'] not in ('complete', 'terminated')
     assert before['open_rows'] > 0
-
-
     ends_as_undisturbed(site, expected, timeout=240)
