@@ -116,6 +116,8 @@ def role_config(tmp_path, broker, role, pg_url):
     groups['DEFAULT']['state_path'] = str(tmp_path)
     groups['database'] = {'connection': pg_url}
     groups.setdefault('receiver', {})['batch_window_ms'] = 20
+    # The demo site's master-node commands, as the suite's sites allow.
+    groups['site'] = dict(conftest.TEST_SITE)
     return conftest.write_config(tmp_path / ('%s.conf' % role), **groups)
 
 
