@@ -399,17 +399,29 @@ def drain(vhost, name, expect=None, idle=2.0, timeout=60):
     return got
 
 
+def work_conf(vhost):
+    """drydock's options at their defaults, on this vhost: what the
+    daemons of a test declare, so a test's own declaration matches."""
+    from oslo_config import cfg
+
+    from drydockd.conf import opts
+    conf = cfg.ConfigOpts()
+    opts.register_opts(conf)
+    conf([], project='drydock-test', default_config_files=[])
+    conf.set_override('work_transport_url', conftest.AMQP_URL % vhost)
+    return conf
+
+
 class RawPublisher:
     """Publish bytes exactly as given to the receiver queue (confirmed),
     as the executor identity (the one user of the test's vhost)."""
 
     def __init__(self, vhost, queue=RECEIVER_QUEUE):
+        conf = work_conf(vhost)
+        assert queue == conf.receiver.queue
         self.conn = amqp_connection(vhost)
-        self.queue = kombu.Queue(queue, exchange=kombu.Exchange(
-                                     'drydock.reports', 'direct',
-                                     durable=True),
-                                 routing_key=queue, durable=True,
-                                 auto_delete=False)
+        self.queue = entities.receiver_queue(conf)
+        self.exchange = entities.executor_report_exchange(conf)
         self.producer = self.conn.Producer()
         self.queue(self.producer.channel).declare()
 
@@ -417,8 +429,8 @@ class RawPublisher:
                 content_type='application/octet-stream',
                 content_encoding='binary'):
         self.producer.publish(
-            body, exchange=self.queue.exchange,
-            routing_key=self.queue.routing_key, content_type=content_type,
+            body, exchange=self.exchange,
+            routing_key=self.queue.name, content_type=content_type,
             content_encoding=content_encoding, delivery_mode=2,
             headers=headers or {}, retry=True, user_id=self.conn.userid,
             retry_policy={'max_retries': 5})

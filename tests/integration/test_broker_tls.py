@@ -66,6 +66,15 @@ class TLSNode(rabbit_nodes.RabbitNode):
         return os.path.join(self.dir, name)
 
 
+@pytest.fixture(autouse=True)
+def _forget_tls_settings():
+    """These tests parse TLS configs into drydock's global CONF; later
+    tests in this process (clients built on it) must not inherit a CA
+    file that is gone."""
+    yield
+    drydock_config.CONF.reset()
+
+
 @pytest.fixture(scope='module')
 def tls_node():
     node = TLSNode()

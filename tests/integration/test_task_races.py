@@ -108,6 +108,7 @@ def test_concurrent_dry_runs_on_sqlite(tmp_path, daemons):
     config = conftest.write_config(
         tmp_path / 'drydock.conf',
         DEFAULT={'state_path': tmp_path, 'host': 'race-aio'},
+        site=conftest.TEST_SITE,
         executor={'report_interval': 0.01, 'workers': 16},
         receiver={'batch_window_ms': 1})
     daemons('all-in-one', config, tmp_path / 'aio.log').wait_ready()

@@ -28,7 +28,7 @@ def _forget_sessions(fleet, name):
 
 def _driver(reuse):
     return ipmi.IPMIDriver(fx.make_conf(
-        command_timeout=10, retries=3, retry_backoff=0.05,
+        command_timeout=2, retries=3, retry_backoff=0.05,
         status_poll_interval=0.02, reuse_sessions=reuse))
 
 
