@@ -93,6 +93,16 @@ class _Failure(Exception):
 _kept = {}   # (address, port, account, credential) -> logged-in Command
 
 
+def drop_kept_sessions():
+    """Log out of every kept session (the BMCs behind them are going
+    away: a simulated fleet stopping, a test ending)."""
+    with _globals_lock:
+        kept = list(_kept.values())
+        _kept.clear()
+    for cmd in kept:
+        pyghmi_compat.drop_session(cmd)
+
+
 def _session_key(node):
     return (node.address, node.port, node.account, node.credential)
 

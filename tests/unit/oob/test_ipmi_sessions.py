@@ -2,10 +2,20 @@
 when the BMC forgot the session (the simulated BMCs' own call log says
 how many logins they saw)."""
 
+import pytest
 from pyghmi.ipmi.private import session as pyghmi_session
 
 import fakebmc_fixtures as fx
 from drydockd.oob import ipmi
+
+
+@pytest.fixture(autouse=True)
+def _no_sessions_from_other_tests():
+    """Other tests' fleets reused these ports; their kept sessions (and
+    pyghmi's keep-alives for them) must not count here."""
+    ipmi.drop_kept_sessions()
+    yield
+    ipmi.drop_kept_sessions()
 
 
 def _logins(fleet, name):
