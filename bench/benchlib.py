@@ -45,6 +45,19 @@ def rabbitmqctl(*args):
     return result.stdout
 
 
+def create_site(dbname, vhost):
+    """A fresh PostgreSQL database and RabbitMQ vhost (guest may use it)."""
+    admin('CREATE DATABASE %s' % dbname)
+    rabbitmqctl('add_vhost', vhost)
+    rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*')
+
+
+def drop_site(dbname, vhost):
+    """Drop what :func:`create_site` made."""
+    admin('DROP DATABASE IF EXISTS %s WITH (FORCE)' % dbname)
+    rabbitmqctl('delete_vhost', vhost)
+
+
 def production_config(path, dbname, vhost, **groups):
     """A config file for RabbitMQ (both planes in ``vhost``) and the
     PostgreSQL database ``dbname``; ``groups`` adds ``{group: {opt:

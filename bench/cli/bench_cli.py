@@ -47,8 +47,8 @@ import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
-from benchlib import BIN, PG_DSN, admin, copy_time, production_config, \
-    rabbitmqctl, start_daemon, stop  # noqa: E402
+from benchlib import BIN, PG_DSN, copy_time, create_site, drop_site, \
+    production_config, start_daemon, stop  # noqa: E402
 
 NODES = [str(n) for n in range(1, 11)]
 GRAPH_TASKS = ['g%02d_%s' % (i, name) for i, name in enumerate(
@@ -244,9 +244,7 @@ def run(args):
     os.makedirs(state, exist_ok=True)
     config = production_config(os.path.join(state, 'drydock.conf'), dbname,
                                vhost)
-    admin('CREATE DATABASE %s' % dbname)
-    rabbitmqctl('add_vhost', vhost)
-    rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*')
+    create_site(dbname, vhost)
     daemons = []
     results = {'server': [], 'cli_tasks': args.cli_at}
     try:
@@ -277,8 +275,7 @@ def run(args):
         if not args.keep:
             from drydockd.db.sqlalchemy import engine
             engine.dispose_all()
-            admin('DROP DATABASE IF EXISTS %s WITH (FORCE)' % dbname)
-            rabbitmqctl('delete_vhost', vhost)
+            drop_site(dbname, vhost)
     return results
 
 

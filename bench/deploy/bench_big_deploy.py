@@ -48,8 +48,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
-from benchlib import BIN, PG_URL, RABBIT_URL, admin, production_config, \
-    rabbitmqctl, rss_mb, start_daemon, stop  # noqa: E402
+from benchlib import BIN, PG_URL, RABBIT_URL, create_site, drop_site, \
+    production_config, rss_mb, start_daemon, stop  # noqa: E402
 
 TASKS = 50
 STAGES = (17, 34)
@@ -104,10 +104,7 @@ class Deployment:
         self.workdir = workdir
         self.vhost = 'drydock-bench-%s' % tag
         self.db = 'drydock_bench_%s' % tag
-        rabbitmqctl('add_vhost', self.vhost)
-        rabbitmqctl('set_permissions', '-p', self.vhost, 'guest', '.*', '.*',
-                    '.*')
-        admin('CREATE DATABASE %s' % self.db)
+        create_site(self.db, self.vhost)
         self.config = production_config(
             os.path.join(workdir, 'drydock-%s.conf' % tag), self.db,
             self.vhost, DEFAULT={'host': 'bench'},
@@ -127,8 +124,7 @@ class Deployment:
         for proc in self.procs.values():
             stop(proc)
         self.engine.dispose()
-        admin('DROP DATABASE IF EXISTS %s WITH (FORCE)' % self.db)
-        rabbitmqctl('delete_vhost', self.vhost)
+        drop_site(self.db, self.vhost)
 
 
 def client(vhost):

@@ -52,8 +52,9 @@ import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
-from benchlib import BIN, PG_DSN, RABBIT_URL, admin, copy_time, cpu_s, \
-    production_config, rabbitmqctl, rss_mb, start_daemon, stop  # noqa: E402
+from benchlib import BIN, PG_DSN, RABBIT_URL, copy_time, cpu_s, \
+    create_site, drop_site, production_config, rss_mb, start_daemon, \
+    stop  # noqa: E402
 
 EPOCH = datetime.datetime(2026, 1, 1)
 TASK_ID = 1
@@ -260,9 +261,7 @@ def run(args):
     os.makedirs(state, exist_ok=True)
     config = production_config(os.path.join(state, 'drydock.conf'), dbname,
                                vhost)
-    admin('CREATE DATABASE %s' % dbname)
-    rabbitmqctl('add_vhost', vhost)
-    rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*')
+    create_site(dbname, vhost)
     try:
         subprocess.run([os.path.join(BIN, 'drydock-manage'), '--config-file',
                         config, 'db', 'upgrade'], check=True,
@@ -286,8 +285,7 @@ def run(args):
                 'phases': results}
     finally:
         if not args.keep:
-            admin('DROP DATABASE IF EXISTS %s WITH (FORCE)' % dbname)
-            rabbitmqctl('delete_vhost', vhost)
+            drop_site(dbname, vhost)
 
 
 def _page_rows():
