@@ -18,6 +18,7 @@ import redfish_fixtures as rf
 
 IPMI_NODES = 2
 REDFISH_NODES = 3
+# A graph whose every task reaches a node or its BMC.
 GRAPH = [
     {'id': 'prepare', 'type': 'shell', 'roles': ['*'],
      'parameters': {'command': 'prepare', 'duration': 0.1}},

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 import conftest
+import mixed_site
 from drydockd.fakebmc import calllog
 from drydockd.fakebmc import fleet
 
@@ -222,16 +223,7 @@ def test_no_password_anywhere(make_site, tmp_path):
 
 
 # A graph whose every task would reach a node or its BMC.
-POWER_GRAPH = [
-    {'id': 'prepare', 'type': 'shell', 'roles': ['*'],
-     'parameters': {'command': 'prepare', 'duration': 0.1}},
-    {'id': 'reboot_node', 'type': 'reboot', 'roles': ['*'],
-     'requires': ['prepare']},
-    {'id': 'power_down', 'type': 'power_off', 'roles': ['*'],
-     'requires': ['reboot_node']},
-    {'id': 'power_up', 'type': 'power_on', 'roles': ['*'],
-     'requires': ['power_down']},
-]
+POWER_GRAPH = mixed_site.GRAPH
 
 
 def test_dry_run_of_every_action_touches_no_bmc(make_site, tmp_path):
