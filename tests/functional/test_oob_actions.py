@@ -74,15 +74,7 @@ class Site:
     def run_task(self, action, *filters, timeout=60, design=None):
         task = self.json('task', 'create', action, '--design-ref',
                          design or self.design, *filters)
-        return self.wait(task, timeout)
-
-    def wait(self, task, timeout=60):
-        deadline = time.monotonic() + timeout
-        while task['status'] not in ('complete', 'terminated'):
-            assert time.monotonic() < deadline, task
-            time.sleep(0.2)
-            task = self.json('task', 'show', str(task['id']))
-        return task
+        return conftest.wait_task(self.config, task['id'], timeout)
 
     def subtasks(self, task_id):
         """``{node name: (status, result)}`` of a task's subtasks, read
