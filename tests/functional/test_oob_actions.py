@@ -27,7 +27,7 @@ class Site:
     """A fakebmc fleet plus an all-in-one daemon over its design."""
 
     def __init__(self, tmp_path, daemons, count, faults=(), debug=False,
-                 provision_timeout=8, fleet_args=(), **overrides):
+                 provision_timeout=60, fleet_args=(), **overrides):
         self.tmp = tmp_path
         groups = {'DEFAULT': {'state_path': tmp_path, 'debug': debug},
                   'executor': {'report_interval': 0.05,
@@ -131,7 +131,7 @@ def test_provision_twenty_nodes(make_site):
 
 def test_faulty_nodes_end_in_clear_errors(make_site):
     site = make_site(6, faults=['node01:wrongpass', 'node02:unbound',
-                                'node03:neverboots'], provision_timeout=4)
+                                'node03:neverboots'], provision_timeout=15)
     task = site.run_task('provision_nodes', '--all-nodes')
     assert task['result']['status'] == 'partial_success', task['result']
     messages = _node_messages(task)
