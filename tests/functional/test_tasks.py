@@ -65,7 +65,7 @@ def test_task_document_matches_schema(aio):
 
 def test_busy_nodes_refused_then_stop_and_delete(aio, tmp_path):
     first = _json(aio, 'task', 'create', 'deploy_nodes', '--design-ref',
-                  _slow_site(tmp_path, 3.0), '--nodes', '5,6,7')
+                  _slow_site(tmp_path, 10.0), '--nodes', '5,6,7')
     _wait_status(aio, first['id'], ('running',))
     clash = conftest.drydock2(aio, 'task', 'create', 'deploy_nodes',
                               '--design-ref', conftest.DEMO_SITE,
