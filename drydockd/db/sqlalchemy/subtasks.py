@@ -180,6 +180,13 @@ def agents_finished(session, tasks, events, nodes):
                 node.status = states.next_node_status(node.status,
                                                       'provisioned')
                 node.progress = 100
+            elif parent.action == 'destroy_nodes':
+                # Disks wiped; the agent powers the node off as it
+                # answers.
+                node.status = states.next_node_status(node.status,
+                                                      'discover')
+                node.power_state = 'off'
+                node.progress = 100
             node.updated = event.at
         messages += _settle(sub, event.ok, event.message,
                             node.name if node is not None else None,
