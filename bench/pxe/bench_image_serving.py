@@ -1,18 +1,26 @@
 """Image serving: 20 concurrent fetches of one image, drydock's boot
-HTTP service (waitress) against nginx serving the same file, same run.
+HTTP service (waitress) and drydock's nginx config against a plain
+nginx serving the same file, same run.
 
     .venv/bin/python bench/pxe/bench_image_serving.py [--size-mb 1024]
-        [--clients 20]
+        [--clients 20] [--rounds 3]
 
 Each client is a ``curl`` process writing to /dev/null; the figure is
 the aggregate throughput (bytes delivered / wall time until the last
-client finished), and the ratio drydock / nginx. Both servers listen on
-loopback only and are stopped at the end.
+client finished), and the ratio to nginx. The two nginx servers are
+separate processes, each with its own whole config: the baseline's, and
+the one ``drydock-manage boot nginx-config --whole`` writes. On a
+machine others load, one fetch round swings by a fifth, so the nginx
+rounds alternate (baseline, drydock, baseline, ...) and each server's
+figure is its median round; waitress runs one round. All listen on
+loopback only and are stopped at the end; the load average is printed
+before and after.
 """
 
 import argparse
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,7 +52,6 @@ http {{
         listen 127.0.0.1:{port};
         location /images/ {{ alias {images}/; }}
     }}
-    {front}
 }}
 '''
 
@@ -83,7 +90,10 @@ def main(argv=None):
     parser.add_argument('--clients', type=int, default=20)
     parser.add_argument('--threads', type=int, default=16,
                         help='waitress threads ([boot] http_threads)')
+    parser.add_argument('--rounds', type=int, default=3,
+                        help='fetch rounds of each nginx (median kept)')
     args = parser.parse_args(argv)
+    print('load average before: %.2f %.2f %.2f' % os.getloadavg())
     with tempfile.TemporaryDirectory(dir='/var/tmp') as tmp:
         images = os.path.join(tmp, 'images')
         os.mkdir(images)
@@ -103,39 +113,55 @@ def main(argv=None):
         wait_port(port)
         nport = free_port()
         fport = free_port()
-        # drydock's production answer: nginx in front, from the config
-        # drydock-manage boot nginx-config writes.
-        front = nginx_conf.config_text(
-            '127.0.0.1:%d' % fport, '127.0.0.1:%d' % port, images, images,
-            access_log='off')
-        conf = os.path.join(tmp, 'nginx.conf')
-        with open(conf, 'w') as out:
-            out.write(NGINX_CONF.format(tmp=tmp, port=nport, images=images,
-                                        front=front))
-        nginx = subprocess.Popen(['nginx', '-c', conf, '-p', tmp])
+        base_conf = os.path.join(tmp, 'nginx.conf')
+        with open(base_conf, 'w') as out:
+            out.write(NGINX_CONF.format(tmp=tmp, port=nport, images=images))
+        # drydock's production answer: an nginx of its own, from the
+        # config drydock-manage boot nginx-config --whole writes.
+        front_tmp = os.path.join(tmp, 'front')
+        os.makedirs(front_tmp)
+        front_conf = os.path.join(tmp, 'front.conf')
+        with open(front_conf, 'w') as out:
+            out.write(nginx_conf.whole_config_text(
+                '127.0.0.1:%d' % fport, '127.0.0.1:%d' % port, images, images,
+                access_log='off', pid=os.path.join(front_tmp, 'nginx.pid'),
+                error_log=os.path.join(front_tmp, 'error.log'),
+                temp_dir=front_tmp, user='root'))
+        nginxes = [subprocess.Popen(['nginx', '-c', conf, '-p', tmp])
+                   for conf in (base_conf, front_conf)]
+        rates = {'nginx': [], 'front': [], 'waitress': []}
         try:
             wait_port(nport)
-            rows = []
             wait_port(fport)
-            for name, url in (
-                    ('nginx', 'http://127.0.0.1:%d/images/big.img' % nport),
-                    ('drydock (waitress)',
-                     'http://127.0.0.1:%d/images/big.img' % port),
-                    ('nginx front (drydock config)',
-                     'http://127.0.0.1:%d/images/big.img' % fport)):
-                elapsed, rate = fetch_all(url, args.clients, size)
-                rows.append((name, elapsed, rate))
+            urls = {'nginx': 'http://127.0.0.1:%d/images/big.img' % nport,
+                    'front': 'http://127.0.0.1:%d/images/big.img' % fport,
+                    'waitress': 'http://127.0.0.1:%d/images/big.img' % port}
+            order = ['nginx', 'front'] * args.rounds
+            order.insert(2, 'waitress')
+            for name in order:
+                elapsed, rate = fetch_all(urls[name], args.clients, size)
+                rates[name].append((rate, elapsed))
+                print('  %-8s %6.1f s %6.0f MB/s' % (name, elapsed, rate))
         finally:
-            nginx.terminate()
-            nginx.wait(10)
+            for proc in nginxes:
+                proc.terminate()
+                proc.wait(10)
             server.close()
+    names = {'nginx': 'nginx (baseline config, 2 workers)',
+             'waitress': 'drydock (waitress)',
+             'front': 'nginx, drydock config --whole'}
+    rows = []
+    for key in ('nginx', 'waitress', 'front'):
+        rate, elapsed = statistics.median_low(rates[key])
+        rows.append((names[key], elapsed, rate))
     print('%d concurrent fetches of a %d MiB image over loopback'
           % (args.clients, args.size_mb))
-    print('%-30s %10s %12s %8s' % ('server', 'wall s', 'MB/s total',
+    print('%-36s %10s %12s %8s' % ('server', 'wall s', 'MB/s total',
                                    'x nginx'))
     for name, elapsed, rate in rows:
-        print('%-30s %10.1f %12.0f %8.2f' % (name, elapsed, rate,
+        print('%-36s %10.1f %12.0f %8.2f' % (name, elapsed, rate,
                                              rate / rows[0][2]))
+    print('load average after: %.2f %.2f %.2f' % os.getloadavg())
     return 0
 
 
