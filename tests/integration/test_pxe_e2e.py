@@ -10,6 +10,7 @@ power starts and stops the QEMU processes.
 """
 
 import hashlib
+import json
 import time
 
 import pxe_lab
@@ -101,7 +102,7 @@ def _create(lab, action, names):
                      'file://%s' % lab.design, '--nodes', ','.join(names),
                      '-f', 'json')
     assert result.returncode == 0, result.stderr
-    return lab.json('task', 'list')[-1]['id']
+    return json.loads(result.stdout)['id']
 
 
 def _wait(lab, task_id, timeout=900):

@@ -12,7 +12,6 @@ import uuid
 
 import sqlalchemy as sa
 
-from drydockd.common import actions
 from drydockd.common import results
 from drydockd.common import states
 from drydockd.db import models
@@ -117,7 +116,9 @@ def _agents(session, events, nodes, messages):
         return set()
     waiting = session.scalars(sa.select(T).where(
         T.node_id.in_(at), T.parent_id.is_not(None),
-        T.action.in_(actions.AGENT_ACTIONS),
+        # "provisioned" ends a provisioning only: never an inspection or
+        # a wipe that PXE-booted the same node.
+        T.action == 'provision_nodes',
         # An agent can be quicker than its executor's own report.
         T.status.in_(('queued', 'running')))).all()
     parents = set()
