@@ -167,10 +167,11 @@ def _destroy_wipes_the_deployed_disk(lab, disk):
     assert task['result']['status'] == 'success', _messages(task)
     assert _node_messages(task)['node02'][-1] == \
         'node node02: disks wiped, powering off'
-    rows = {r['task_name']: r for r in _history(lab, task['id'])['2']}
+    rows = {r['task_name']: r for r in lab.json(
+        'task', 'history', 'show', str(task['id']), '--include-summary')}
     assert {name: r['status'] for name, r in rows.items()} == {
         'boot': 'ready', 'inspect': 'ready', 'wipe': 'ready'}
-    assert rows['wipe']['custom']['progress'] == 100
+    assert rows['wipe']['summary'] == {'disks': 'vda'}
     assert rows['boot']['time_start'] <= rows['wipe']['time_end']
     assert _disk_head(disk) == bytes(4 << 20)
     with open(disk, 'rb') as image:
