@@ -10,7 +10,6 @@ waitress beside it. Agent calls become reports on the receiver's queue.
 """
 
 import datetime
-
 import logging
 import os
 import threading
@@ -124,6 +123,7 @@ class BootService:
                                               conf.boot.run_dir,
                                               self.sightings)
         self.agent = agent_api.AgentAPI(self.registry, self._send)
+        self.started = timeutils.utcnow()
         self.server = None
 
     def _send(self, report):
@@ -174,9 +174,11 @@ class BootService:
         """End the nodes that never asked for their iPXE script within
         ``[boot] netboot_timeout`` of their power cycle."""
         limit = self.conf.boot.netboot_timeout
-        if not limit:
-            return
         now = timeutils.utcnow()
+        # A boot service started just now has not watched any node for
+        # that long: its clocks start no earlier than itself.
+        if not limit or (now - self.started).total_seconds() < limit:
+            return
         for prov in self.registry.not_booted(
                 now - datetime.timedelta(seconds=limit)):
             message = silence_message(prov, limit, self.sightings)

@@ -112,3 +112,50 @@ def test_only_nodes_power_cycled_long_ago_and_silent_are_due():
     assert result['agent_result'] == 'failure'
     assert result['message'] == ('node node03: no network boot request '
                                  'within 90 s')
+
+
+def _service(netboot_timeout, started):
+    from oslo_config import cfg
+
+    from drydockd.conf import opts
+    conf = cfg.ConfigOpts()
+    opts.register_opts(conf)
+    conf([])
+    conf.set_override('netboot_timeout', netboot_timeout, group='boot')
+    conf.set_override('dnsmasq', False, group='boot')
+    publisher = ListPublisher()
+    svc = service.BootService(conf, db=object(), publisher=publisher)
+    svc.started = started
+    return svc, publisher.sent
+
+
+class ListPublisher:
+    """Takes the reports the work plane would."""
+
+    def __init__(self):
+        self.sent = []
+
+    def to_receiver(self, report):
+        self.sent.append(report)
+
+
+def test_the_service_fails_silent_nodes_only_after_watching_them():
+    from drydockd.common import timeutils
+    now = timeutils.utcnow()
+    long_ago = now - datetime.timedelta(seconds=1000)
+    # Just restarted: a node power-cycled long ago is not failed yet.
+    svc, sent = _service(90, now - datetime.timedelta(seconds=10))
+    svc.registry.sync([_prov('52:54:00:77:00:99', since=long_ago)])
+    svc.fail_silent_nodes()
+    assert sent == []
+    svc.started = long_ago
+    svc.fail_silent_nodes()
+    [report] = sent
+    assert report['args']['nodes'][-1]['message'] == (
+        'node node03: no network boot request within 90 s of its power '
+        'cycle')
+    # Off: never.
+    svc, sent = _service(0, long_ago)
+    svc.registry.sync([_prov('52:54:00:77:00:99', since=long_ago)])
+    svc.fail_silent_nodes()
+    assert sent == []
