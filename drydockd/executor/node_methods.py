@@ -136,26 +136,25 @@ class NodeMethods:
         failed = len(missing)
         total = len(nodes) + len(missing)
         workers = min(len(infos), self.driver.max_concurrency) or 1
-        waits = {node['uid'] for node, agent in zip(nodes, agents)
-                 if agent and await_agent}
+        waits = any(agents) and await_agent
         pool = futures.ThreadPoolExecutor(workers, 'oob')
         try:
             pending = {pool.submit(_unless_halted, control, handler,
                                    self.driver, info,
-                                   dict(args, agent=agent)): (node, info)
+                                   dict(args, agent=agent)):
+                       (node, info, await_agent if agent else None)
                        for node, info, agent in zip(nodes, infos, agents)}
             done = len(missing)
             while pending and not control.aborted:
                 finished, _ = futures.wait(
                     pending, timeout=0.5, return_when=futures.FIRST_COMPLETED)
                 for future in finished:
-                    node, info = pending.pop(future)
-                    failed += self._report(
-                        reporter, node, info, future,
-                        await_agent if node['uid'] in waits else None)
+                    node, info, wait = pending.pop(future)
+                    failed += self._report(reporter, node, info, future,
+                                           wait)
                     done += 1
                 reporter.progress(int(100 * done / total))
-            for node, info in pending.values():
+            for node, info, _ in pending.values():
                 reporter.node_result(node, False, 'node %s: %s' % (
                     info.name, control.aborted))
                 failed += 1
