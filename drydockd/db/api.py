@@ -42,7 +42,9 @@ class Connection(abc.ABC):
         theirs is open and its parent holds them.
 
         :returns: dicts with node_id, node_name, task (the parent's uuid),
-            action and design_ref, ordered by node id.
+            action, design_ref and since (when the executor handed the
+            node to its agent, right after its power cycle; None before),
+            ordered by node id.
         """
 
     @abc.abstractmethod

@@ -359,3 +359,33 @@ def test_a_long_bmc_wait_keeps_its_task_alive(make_site):
     assert time.monotonic() - started > 2 * 2, 'the BMC was not slow'
     assert task['result']['status'] == 'success', task['result']
     assert 'stopped reporting' not in json.dumps(task)
+
+
+def test_destroy_leaves_netbooting_nodes_to_their_agent(make_site):
+    """node01 has a boot.mac: destroy_nodes sets PXE and power-cycles it
+    and waits for its agent's wipe (none runs here, and the simulator's
+    "provisioned" does not count, so it fails at the deadline); node02
+    has none and is powered off through its BMC at once."""
+    site = make_site(2, provision_timeout=6)
+    design = yaml.safe_load(open(site.design))
+    design['nodes'][0]['boot'] = {'mac': '52:54:00:12:00:01'}
+    with open(site.design, 'w') as out:
+        yaml.safe_dump(design, out)
+    assert site.run_task('prepare_nodes',
+                         '--all-nodes')['result']['status'] == 'success'
+    task = site.run_task('destroy_nodes', '--all-nodes', timeout=90)
+    messages = _node_messages(task)
+    assert messages['node02']['message'] == \
+        'powered off and returned to discover'
+    assert 'node01 did not report back' in messages['node01']['message']
+    assert messages['node01']['error'] and not messages['node02']['error']
+    rows = site.json('task', 'history', 'show', str(task['id']))
+    assert {(r['node_id'], r['task_name']) for r in rows} == {
+        ('1', 'boot'), ('1', 'inspect'), ('1', 'wipe')}
+    nodes = {n['name']: n for n in site.json('node', 'list')}
+    assert (nodes['node02']['status'], nodes['node02']['power_state']) == (
+        'discover', 'off')
+    assert nodes['node01']['status'] == 'error'
+    fleet_log = site.fleet_log.read_text()
+    assert 'node01' in fleet_log and 'Node node01 reported provisioned' in \
+        fleet_log, 'node01 was never network-booted'

@@ -151,7 +151,7 @@ class Connection(api.Connection):
         sub = orm.aliased(models.Task)
         parent = orm.aliased(models.Task)
         query = (sa.select(models.Node.id, models.Node.name, parent.uuid,
-                           parent.action, parent.design_ref)
+                           parent.action, parent.design_ref, sub.time_start)
                  .join(sub, sub.node_id == models.Node.id)
                  .join(parent, sub.parent_id == parent.id)
                  .where(models.Node.reservation == parent.id,
@@ -160,8 +160,9 @@ class Connection(api.Connection):
                  .order_by(models.Node.id))
         with self._session() as session:
             return [{'node_id': n, 'node_name': name, 'task': uuid,
-                     'action': action, 'design_ref': ref}
-                    for n, name, uuid, action, ref in session.execute(query)]
+                     'action': action, 'design_ref': ref, 'since': since}
+                    for n, name, uuid, action, ref, since
+                    in session.execute(query)]
 
     @_retry_on_deadlock
     def start_task(self, values, node_ids, history=(), node_status=None,
