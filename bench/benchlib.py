@@ -119,6 +119,35 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
+def service_cpu():
+    """CPU seconds so far of every PostgreSQL and RabbitMQ process, by
+    ``(pid, name)``; see :func:`service_cpu_since`."""
+    found = {}
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open('/proc/%s/comm' % pid) as f:
+                name = f.read().strip()
+            if name in ('postgres', 'beam.smp'):
+                found[(int(pid), name)] = cpu_s(int(pid))
+        except OSError:
+            continue        # gone meanwhile
+    return found
+
+
+def service_cpu_since(before):
+    """``{'postgres': s, 'rabbitmq': s}``: CPU the services used since
+    ``before`` (a :func:`service_cpu` reading), counting processes that
+    started meanwhile from zero. Other work on the same services counts
+    too, so read it on an otherwise idle machine."""
+    used = {'postgres': 0.0, 'rabbitmq': 0.0}
+    for key, seconds in service_cpu().items():
+        name = 'rabbitmq' if key[1] == 'beam.smp' else 'postgres'
+        used[name] += seconds - before.get(key, 0.0)
+    return {name: round(s, 2) for name, s in used.items()}
+
+
 def rss_mb(pid, field='VmRSS'):
     """A process's resident memory (``VmHWM``: its peak) in MB."""
     with open('/proc/%d/status' % pid) as f:

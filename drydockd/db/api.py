@@ -122,7 +122,7 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def get_history_page(self, task_id, limit, marker=None, nodes=None,
                          statuses=None, names=None, include_summary=False,
-                         as_text=False):
+                         layout='rows'):
         """One keyset page of :meth:`get_history`, in the API's form.
 
         :param limit: at most this many rows.
@@ -133,8 +133,10 @@ class Connection(abc.ABC):
         :returns: ``{'columns': [...], 'rows': [[...], ...], 'next':
             marker dict or None}``; values JSON-safe (times as
             ``2026-11-22T10:00:01.123456Z``), ``next`` None on the last
-            page. With ``as_text``, ``rows_json`` (the rows as one JSON
-            text) instead of ``rows``.
+            page. ``layout`` ``json``: ``rows_json``, the rows as one JSON
+            text, instead of ``rows``; ``columns``: ``columns_json``, one
+            JSON text of a list of values per column (in ``columns``
+            order).
         :raises: TaskNotFound.
         """
 

@@ -19,6 +19,9 @@ API version history (the client's docstring repeats it):
           get_deployment_history takes limit and marker.
     1.5 - get_deployment_history takes page_format ('json': a page's
           rows as one JSON text, ``rows_json``).
+    1.6 - get_deployment_history takes page_format 'columns' (a page as
+          one list of values per column, that JSON text zlib-compressed
+          and base64-encoded, ``columns_z``).
 """
 
 import functools
@@ -39,11 +42,11 @@ from drydockd.site import policy as policy_mod
 LOG = logging.getLogger(__name__)
 
 # NOTE: must be in sync with drydock_client.client.RPC_API_VERSION
-RPC_API_VERSION = '1.5'
+RPC_API_VERSION = '1.6'
 
 MAX_PAGE = 1000
 MAX_HISTORY_PAGE = 10000
-PAGE_FORMATS = ('rows', 'json')
+PAGE_FORMATS = ('rows', 'json', 'columns')
 
 
 def _action(value):
@@ -137,7 +140,10 @@ class ManagerEndpoint:
         one page of the rows after ``marker`` (the previous page's
         ``next``, or its last row), as ``{columns, rows, next}``. 1.5 added
         ``page_format='json'``: ``rows_json``, the rows as one JSON text
-        that the database wrote and nothing here decodes."""
+        that the database wrote and nothing here decodes. 1.6 added
+        ``page_format='columns'``: ``columns_z``, the page as one list of
+        values per column (a JSON text the database wrote), compressed
+        (see ``views.history_page``)."""
         task_id = arguments.task_id(task_id)
         query = {
             'nodes': arguments.text_list('nodes', nodes, ints=True,
@@ -147,16 +153,16 @@ class ManagerEndpoint:
             'names': arguments.text_list('tasks_names', tasks_names),
             'include_summary': arguments.flag('include_summary',
                                               include_summary)}
-        as_text = page_format is not None and arguments.choice(
-            'page_format', page_format, PAGE_FORMATS) == 'json'
-        if limit is None and marker is None and not as_text:
+        layout = 'rows' if page_format is None else arguments.choice(
+            'page_format', page_format, PAGE_FORMATS)
+        if limit is None and marker is None and layout == 'rows':
             return [views.history_row(r, self._max_output)
                     for r in self.db.get_history(task_id, **query)]
         return views.history_page(self.db.get_history_page(
             task_id, arguments.page_limit(
                 'limit', MAX_HISTORY_PAGE if limit is None else limit,
                 MAX_HISTORY_PAGE),
-            marker=arguments.history_marker(marker), as_text=as_text,
+            marker=arguments.history_marker(marker), layout=layout,
             **query), self._max_output)
 
     @rpc_errors.api_method

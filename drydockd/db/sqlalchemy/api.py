@@ -324,11 +324,11 @@ class Connection(api.Connection):
 
     def get_history_page(self, task_id, limit, marker=None, nodes=None,
                          statuses=None, names=None, include_summary=False,
-                         as_text=False):
+                         layout='rows'):
         with self._session() as session:
             self._check_task(session, task_id)
             return history_q.page(session, task_id, nodes, statuses, names,
-                                  include_summary, limit, marker, as_text)
+                                  include_summary, limit, marker, layout)
 
     def apply_events(self, events):
         try:
