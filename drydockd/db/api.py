@@ -1,11 +1,20 @@
 """The one DB API: an abstract Connection and the factory for its backend.
 
 Callers (the manager's endpoints and leader duties, the receiver) only
-ever use these methods; only ``drydockd.db.sqlalchemy`` opens sessions.
+ever use these methods; only ``drydockd.db.sqlalchemy`` opens sessions
+(and ``drydockd.db.sqlite_reads`` answers the embedded CLI's commonest
+reads without SQLAlchemy).
 Every method returns plain dicts so results can cross RPC unchanged.
 """
 
 import abc
+
+
+def is_row_id(ident):
+    """True if ``ident`` names a row by its integer id (an int, or ASCII
+    digits), not by its uuid or name."""
+    return isinstance(ident, int) or (str(ident).isascii()
+                                      and str(ident).isdigit())
 
 
 def get_instance(conf):

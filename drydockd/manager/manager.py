@@ -7,6 +7,9 @@ expected ones as themselves, anything else as ``InternalError`` with the
 traceback logged here. Nothing here imports oslo.messaging: the RPC
 server (drydockd.api.rpc) adapts the endpoint, and the embedded default
 calls it in-process (drydockd.api.embedded) without the RPC stack.
+The modules behind the methods that write (designs, graphs, node
+actions) are imported by those methods: a CLI process that only reads
+(the embedded default) never loads them.
 
 API version history (the client's docstring repeats it):
 
@@ -31,13 +34,8 @@ from drydockd.common import actions
 from drydockd.common import exception
 from drydockd.common import states
 from drydockd.manager import arguments
-from drydockd.manager import deploy
-from drydockd.manager import node_actions
 from drydockd.manager import rpc_errors
-from drydockd.manager import validation
 from drydockd.manager import views
-from drydockd.site import node_filter as node_filter_mod
-from drydockd.site import policy as policy_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -79,12 +77,17 @@ class ManagerEndpoint:
     @functools.cached_property
     def policy(self):
         """The site's bounds on designs ([site] options)."""
+        from drydockd.site import policy as policy_mod
         return policy_mod.Policy.from_conf(self.conf)
 
     @rpc_errors.api_method
     def create_task(self, context, action, design_ref, node_filter=None,
                     dry_run=False, all_nodes=False):
         """1.0; 1.4 added ``all_nodes`` (see node_actions.check_scope)."""
+        from drydockd.manager import deploy
+        from drydockd.manager import node_actions
+        from drydockd.manager import validation
+        from drydockd.site import node_filter as node_filter_mod
         user = arguments.context_user(context)
         action = _action(action)
         design_ref = arguments.text('design_ref', design_ref,
@@ -168,6 +171,7 @@ class ManagerEndpoint:
     @rpc_errors.api_method
     def stop_task(self, context, task_id):
         """1.1: stop a task (terminating, then terminated)."""
+        from drydockd.manager import deploy
         return self._document(deploy.stop(
             self.db, self.publisher, arguments.task_ident(task_id),
             arguments.context_user(context)))
@@ -188,6 +192,7 @@ class ManagerEndpoint:
     def set_node_power(self, context, node_id, power, dry_run=False):
         """1.2: power on/off/cycle/status one node; returns the task.
         1.4 added ``dry_run``."""
+        from drydockd.manager import node_actions
         user = arguments.context_user(context)
         power = arguments.choice('power', power, actions.POWER_CHOICES)
         dry_run = arguments.flag('dry_run', dry_run)

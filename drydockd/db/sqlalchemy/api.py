@@ -59,8 +59,7 @@ def get_connection(conf):
 
 def _by_id_or(session, model, column, ident):
     """A row by integer id, or else by ``column`` (uuid, name)."""
-    if isinstance(ident, int) or (str(ident).isascii()
-                                  and str(ident).isdigit()):
+    if api.is_row_id(ident):
         where = model.id == int(ident)
     else:
         where = column == str(ident)

@@ -16,25 +16,18 @@ name). Two forms:
   at once.
 """
 
-import datetime
 import json
 
 import sqlalchemy as sa
 
+from drydockd.db import history_pages as pages
 from drydockd.db import models
+from drydockd.db.history_pages import SURROGATE_NODE
+from drydockd.db.history_pages import SYNC_NODE
+from drydockd.db.history_pages import SYNC_NODE_NAMES
 
 H = models.DeploymentHistory
-
-# Node names users may give for the sync pseudo-node.
-SYNC_NODE_NAMES = ('null', 'sync', 'None')
-# How the sync node's id is written in API rows.
-SYNC_NODE = 'null'
-# The node_id of surrogate rows (never-run graph tasks).
-SURROGATE_NODE = '-'
-PAGE_COLUMNS = ('task_name', 'node_id', 'status', 'time_start', 'time_end',
-                'custom')
-_NOT_STARTED = datetime.datetime.strptime(models.NOT_STARTED,
-                                          '%Y-%m-%d %H:%M:%S.%f')
+_decoded = pages.decoded
 
 
 def _node_clause(nodes):
@@ -56,10 +49,6 @@ def _select(columns, task_id, nodes, statuses, names):
     return stmt.order_by(*models.HISTORY_ORDER)
 
 
-def _surrogates_wanted(nodes, statuses):
-    return not nodes and (not statuses or 'skipped' in statuses)
-
-
 def query(session, task_id, nodes, statuses, names, include_summary):
     """Rows as dicts; see ``Connection.get_history``."""
     columns = [H.deployment_graph_task_name, H.node_id, H.status,
@@ -68,7 +57,7 @@ def query(session, task_id, nodes, statuses, names, include_summary):
         columns.append(_json_text(H.summary))
     stmt = _select(columns, task_id, nodes, statuses, names)
     rows = [_row(r, include_summary) for r in session.execute(stmt)]
-    if _surrogates_wanted(nodes, statuses):
+    if pages.surrogates_wanted(nodes, statuses):
         extra = {'summary': {}} if include_summary else {}
         rows.extend(dict({'task_name': name, 'node_id': SURROGATE_NODE,
                           'status': 'skipped', 'time_start': None,
@@ -90,10 +79,7 @@ def _row(r, include_summary):
 def page(session, task_id, nodes, statuses, names, include_summary, limit,
          marker, layout='rows'):
     """One page; see ``Connection.get_history_page``."""
-    columns = list(PAGE_COLUMNS) + (['summary'] if include_summary else [])
-    rows, text, last, more = [], None, None, False
-    in_surrogates = marker is not None and marker[1] == SURROGATE_NODE
-    if not in_surrogates:
+    def scan(limit):
         stmt = _select(_page_columns(session, include_summary), task_id,
                        nodes, statuses, names)
         if marker is not None:
@@ -101,54 +87,15 @@ def page(session, task_id, nodes, statuses, names, include_summary, limit,
         if session.get_bind().dialect.name == 'postgresql':
             written = _columnar if layout == 'columns' else _aggregated
             text, more, last = written(session, stmt, limit)
-        else:
-            rows, more = _listed(session, stmt, limit)
-            last = rows[-1] if more else None
-    if not more and _surrogates_wanted(nodes, statuses):
-        after = marker[2] if in_surrogates else None
-        missing = _missing(session, task_id, names, after,
-                           limit + 1 - len(rows))
-        if missing and text is not None:
-            rows, text = _decoded_rows(text, layout), None
-        extra = [{}] if include_summary else []
-        rows.extend([name, SURROGATE_NODE, 'skipped', None, None, {}] + extra
-                    for name in missing)
-        more = len(rows) > limit
-        del rows[limit:]
-        last = rows[-1] if more else None
-    return dict(_body(rows, text, layout, len(columns)), columns=columns,
-                next=None if last is None else {
-                    'time_start': last[3], 'node_id': last[1],
-                    'task_name': last[0]})
+            return [], text, more, last
+        return pages.listed(session.connection().execute(
+            stmt.limit(limit + 1)), limit)   # one more: does a page follow
 
+    def missing(after, limit):
+        return _missing(session, task_id, names, after, limit)
 
-def _body(rows, text, layout, width):
-    """The page's rows in ``layout`` (text: what the database wrote)."""
-    if layout == 'rows':
-        return {'rows': rows if text is None else json.loads(text)}
-    if text is None:
-        text = json.dumps(rows if layout == 'json' else
-                          [[row[i] for row in rows] for i in range(width)])
-    return {'rows_json' if layout == 'json' else 'columns_json': text}
-
-
-def _decoded_rows(text, layout):
-    decoded = json.loads(text)
-    return decoded if layout != 'columns' else [list(r) for r in
-                                                zip(*decoded)]
-
-
-def _listed(session, stmt, limit):
-    """Up to ``limit`` rows as lists, and whether more follow.
-
-    Core, not the ORM: these are plain columns, and the ORM's row loading
-    would cost as much as everything else on the page.
-    """
-    rows = [list(r) for r in session.connection().execute(
-        stmt.limit(limit + 1))]    # one more tells whether a page follows
-    for row in rows:
-        row[5:] = map(_decoded, row[5:])
-    return rows[:limit], len(rows) > limit
+    return pages.page(scan, missing, nodes, statuses, include_summary,
+                      limit, marker, layout)
 
 
 def _aggregated(session, stmt, limit):
@@ -247,23 +194,12 @@ def _json_text(column):
     return sa.cast(column, sa.Text).label(column.key)
 
 
-def _decoded(text):
-    """Most rows carry ``{}``: decoding it is a third of a page's cost."""
-    if not text or text == '{}':
-        return {}
-    return json.loads(text) or {}
-
-
 def _after(marker):
     """Rows after ``(time_start, node_id, task_name)`` in the order."""
-    time_start, node_id, name = marker
-    sync = node_id in SYNC_NODE_NAMES
-    key = (time_start or _NOT_STARTED,
-           models.SYNC_NODE_LENGTH if sync else len(node_id),
-           '' if sync else node_id, name)
     return sa.tuple_(*models.HISTORY_ORDER) > sa.tuple_(*[
         sa.literal(value, expr.type)
-        for value, expr in zip(key, models.HISTORY_ORDER)])
+        for value, expr in zip(pages.marker_key(marker),
+                               models.HISTORY_ORDER)])
 
 
 def _missing(session, task_id, names, after=None, limit=None):

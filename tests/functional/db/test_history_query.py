@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from drydockd.common import events
 from drydockd.common import exception
-from drydockd.db.sqlalchemy import history as history_q
+from drydockd.db import history_pages
 from drydockd.manager import views
 from drydockd.messaging import schemas
 
@@ -276,7 +276,7 @@ def test_next_is_none_exactly_on_the_last_page(db, task_id):
     assert short['next'] == {'time_start': None, 'node_id': '10',
                              'task_name': 'netconfig'}
     assert db.get_history_page(task_id, 5, marker=_marker(short)) == {
-        'columns': list(history_q.PAGE_COLUMNS), 'next': None,
+        'columns': list(history_pages.PAGE_COLUMNS), 'next': None,
         'rows': [['never_ran', '-', 'skipped', None, None, {}]]}
     assert db.get_history_page(task_id, 5, marker=(None, '-', 'never_ran')
                                )['rows'] == []
