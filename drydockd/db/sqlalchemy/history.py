@@ -27,7 +27,6 @@ from drydockd.db.history_pages import SYNC_NODE
 from drydockd.db.history_pages import SYNC_NODE_NAMES
 
 H = models.DeploymentHistory
-_decoded = pages.decoded
 
 
 def _node_clause(nodes):
@@ -70,9 +69,9 @@ def _row(r, include_summary):
     row = {'task_name': r.deployment_graph_task_name,
            'node_id': r.node_id, 'status': r.status,
            'time_start': r.time_start, 'time_end': r.time_end,
-           'custom': _decoded(r.custom)}
+           'custom': pages.decoded(r.custom)}
     if include_summary:
-        row['summary'] = _decoded(r.summary)
+        row['summary'] = pages.decoded(r.summary)
     return row
 
 
@@ -88,8 +87,11 @@ def page(session, task_id, nodes, statuses, names, include_summary, limit,
             written = _columnar if layout == 'columns' else _aggregated
             text, more, last = written(session, stmt, limit)
             return [], text, more, last
+        # Core, not the ORM: these are plain columns, and the ORM's row
+        # loading would cost as much as everything else on the page. One
+        # row more than the page tells whether another page follows.
         return pages.listed(session.connection().execute(
-            stmt.limit(limit + 1)), limit)   # one more: does a page follow
+            stmt.limit(limit + 1)), limit)
 
     def missing(after, limit):
         return _missing(session, task_id, names, after, limit)
@@ -181,7 +183,7 @@ def _time_text(column, dialect):
 
 def _json_object(column):
     """A JSON column as JSON, ``{}`` where it holds null (as
-    :func:`_decoded` reads it). The stored text is passed on as it is,
+    ``pages.decoded`` reads it). The stored text is passed on as it is,
     not parsed again (a ``json`` column's text is already checked)."""
     return sa.case((sa.or_(column.is_(None),
                            sa.cast(column, sa.Text) == 'null'),
@@ -190,7 +192,7 @@ def _json_object(column):
 
 
 def _json_text(column):
-    """A JSON column read as its text (decoded by :func:`_decoded`)."""
+    """A JSON column read as its text (decoded by ``pages.decoded``)."""
     return sa.cast(column, sa.Text).label(column.key)
 
 
