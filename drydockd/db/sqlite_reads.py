@@ -15,6 +15,7 @@ decoded, booleans as booleans), by each column's declared type. A test
 runs every read through both and compares the answers.
 """
 
+import contextlib
 import datetime
 import json
 import sqlite3
@@ -54,7 +55,8 @@ class Reader:
     """``get_task`` and ``get_history_page`` on one SQLite file."""
 
     def __init__(self, path):
-        self.conn = sqlite3.connect(path)
+        # Transactions are begun here (_snapshot), not by the module.
+        self.conn = sqlite3.connect(path, isolation_level=None)
         # As the backend's engine does (db.sqlalchemy.engine): wait for a
         # writer rather than fail.
         self.conn.execute('PRAGMA busy_timeout=30000')
@@ -62,6 +64,16 @@ class Reader:
 
     def close(self):
         self.conn.close()
+
+    @contextlib.contextmanager
+    def _snapshot(self):
+        """One read transaction: every query of a call sees the same
+        commit of the daemon's, as in the backend's session."""
+        self.conn.execute('BEGIN')
+        try:
+            yield
+        finally:
+            self.conn.execute('COMMIT')
 
     def _columns(self, table, skip=()):
         """Names and readers of a table's columns, as declared."""
@@ -84,6 +96,10 @@ class Reader:
 
     def get_task(self, ident, with_messages=False):
         """As ``Connection.get_task``."""
+        with self._snapshot():
+            return self._task(ident, with_messages)
+
+    def _task(self, ident, with_messages):
         by_id = api.is_row_id(ident)
         tasks = self._rows('tasks', self._columns('tasks', skip=('graph',)),
                            'id = ?' if by_id else 'uuid = ?',
@@ -111,6 +127,12 @@ class Reader:
                          statuses=None, names=None, include_summary=False,
                          layout='rows'):
         """As ``Connection.get_history_page``."""
+        with self._snapshot():
+            return self._page(task_id, limit, marker, nodes, statuses,
+                              names, include_summary, layout)
+
+    def _page(self, task_id, limit, marker, nodes, statuses, names,
+              include_summary, layout):
         if self.conn.execute('SELECT id FROM tasks WHERE id = ?',
                              (task_id,)).fetchone() is None:
             raise exception.TaskNotFound(task=task_id)
