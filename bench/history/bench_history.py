@@ -23,8 +23,9 @@ rows). This measures, on the production configuration:
   compressed by the manager (``--phases`` picks some). Beside the
   readers, one ``list_tasks`` call (``--limit 50``) shows whether the
   manager still answers others. CPU is counted for the manager, the
-  readers, and PostgreSQL's and RabbitMQ's processes (all of their work
-  during the phase, so run it on an otherwise idle machine).
+  readers, the PostgreSQL backends of the benchmark's database, and
+  RabbitMQ (all of its work during the phase, so that one needs an
+  otherwise idle machine).
 
 Targets: every paged read under 3 s, the manager under 300 MB.
 
@@ -195,7 +196,8 @@ def reader(url, version_cap, barrier, results, bystander, page_rows):
         transport.cleanup()
 
 
-def phase(name, config, state, url, readers, version_cap, page_rows=None):
+def phase(name, config, state, url, dbname, readers, version_cap,
+          page_rows=None):
     """Fresh manager, ``readers`` concurrent whole reads + one list."""
     manager = start_daemon('manager', config,
                            os.path.join(state, name + '.log'))
@@ -212,11 +214,11 @@ def phase(name, config, state, url, readers, version_cap, page_rows=None):
         sampler = RssSampler(manager.pid)
         sampler.start()
         t0, cpu0 = time.perf_counter(), cpu_s(manager.pid)
-        services0 = service_cpu()
+        services0 = service_cpu(dbname)
         got = [results.get(timeout=READ_TIMEOUT + 60) for _ in procs]
         wall = time.perf_counter() - t0
         manager_cpu = cpu_s(manager.pid) - cpu0
-        services = service_cpu_since(services0)
+        services = service_cpu_since(services0, dbname)
         sampler.stop()
         for proc in procs:
             proc.join(30)
@@ -295,8 +297,8 @@ def run(args):
         for tag, name, cap in PHASES:
             if tag not in args.phases:
                 continue
-            results.append(phase(tag, config, state, url, args.readers,
-                                 cap, args.page_rows))
+            results.append(phase(tag, config, state, url, dbname,
+                                 args.readers, cap, args.page_rows))
             results[-1]['phase'] = name
             print(json.dumps(results[-1]), flush=True)
         report(results, rows, args.page_rows or _page_rows())
