@@ -59,8 +59,7 @@ def get_connection(conf):
 
 def _by_id_or(session, model, column, ident):
     """A row by integer id, or else by ``column`` (uuid, name)."""
-    if isinstance(ident, int) or (str(ident).isascii()
-                                  and str(ident).isdigit()):
+    if api.is_row_id(ident):
         where = model.id == int(ident)
     else:
         where = column == str(ident)
@@ -325,11 +324,11 @@ class Connection(api.Connection):
 
     def get_history_page(self, task_id, limit, marker=None, nodes=None,
                          statuses=None, names=None, include_summary=False,
-                         as_text=False):
+                         layout='rows'):
         with self._session() as session:
             self._check_task(session, task_id)
             return history_q.page(session, task_id, nodes, statuses, names,
-                                  include_summary, limit, marker, as_text)
+                                  include_summary, limit, marker, layout)
 
     def apply_events(self, events):
         try:
