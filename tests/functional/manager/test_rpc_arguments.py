@@ -130,8 +130,8 @@ BAD_CALLS = [
     ('get_deployment_history', {'task_id': 1, 'limit': 0},
      exception.InvalidInput, 'limit must be an integer from 1 to 10000'),
     ('get_deployment_history', {'task_id': 1, 'page_format': 'xml'},
-     exception.InvalidInput, 'page_format must be one of rows, json, not '
-                             'xml'),
+     exception.InvalidInput,
+     'page_format must be one of rows, json, columns, not xml'),
     ('get_deployment_history', {'task_id': 1, 'marker': 'row-7'},
      exception.InvalidInput, 'marker must be the last row of the previous '
                              'page'),

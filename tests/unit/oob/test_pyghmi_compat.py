@@ -216,15 +216,20 @@ def scenario_ready_only():
 
 
 def scenario_closed_socket(port):
-    """A call after a socket in pyghmi's IO loop was closed (a simulated
-    BMC stopping in the same process)."""
+    """A call after sockets in pyghmi's IO loop were closed (a simulated
+    BMC stopping in the same process, or a descriptor closed by other
+    code)."""
     import socket
 
     from pyghmi.ipmi.private import session
     _status(port)   # the IO thread is running
-    gone = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    session.iosockets.append(gone)
-    gone.close()
+    closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    session.iosockets.append(closed)
+    closed.close()
+    # And one whose descriptor was closed behind the socket object's back.
+    behind = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    session.iosockets.append(behind)
+    os.close(behind.fileno())
     call = threading.Thread(target=_status, args=(port,), daemon=True)
     call.start()
     call.join(5)
