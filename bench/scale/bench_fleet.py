@@ -65,7 +65,8 @@ warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
 # -- the receiver, recording its lag ----------------------------------------
 
 def receiver_with_lag(config, lag_path):
-    """``drydockd receiver``, writing ``commit_epoch lag_s`` per message."""
+    """``drydockd receiver``, writing ``commit_epoch lag_s flush_s`` per
+    message (``flush_s``: how long its batch's flush took)."""
     from drydockd.command import daemon
     from drydockd.common import events as ev
     from drydockd.common import timeutils
@@ -75,8 +76,9 @@ def receiver_with_lag(config, lag_path):
     out = open(lag_path, 'w')
 
     def recording_flush(self):
-        batch, applied = self.batch, self.applied
+        batch, applied, t0 = self.batch, self.applied, time.monotonic()
         flush(self)
+        took = time.monotonic() - t0
         if self.applied == applied:
             return      # requeued or nothing in it: nothing committed
         now, epoch = timeutils.utcnow(), time.time()
@@ -84,8 +86,8 @@ def receiver_with_lag(config, lag_path):
             times = [e.at for e in events or ()
                      if isinstance(e, (ev.GraphTaskChanged, ev.NodeChanged))]
             if times:
-                out.write('%.3f %.4f\n' % (
-                    epoch, (now - max(times)).total_seconds()))
+                out.write('%.3f %.4f %.3f\n' % (
+                    epoch, (now - max(times)).total_seconds(), took))
         out.flush()
 
     service.ReceiverService.flush = recording_flush
@@ -155,10 +157,19 @@ def cli_samples(config, task_id, done):
     return times, errors
 
 
+def failures(site, task_id):
+    """What the first few unsuccessful subtasks of a task said."""
+    with site.engine.connect() as conn:
+        return [list(row) for row in conn.execute(sa.text(
+            "SELECT node_id, result_status, result_message FROM tasks "
+            "WHERE parent_id = :id AND result_status <> 'success' "
+            "ORDER BY node_id LIMIT 5"), {'id': task_id})]
+
+
 def lag_figures(lag_path, windows):
     """p50/p99 of the receiver's lag per phase (by commit time)."""
     with open(lag_path) as f:
-        lags = [tuple(map(float, line.split())) for line in f]
+        lags = [tuple(map(float, line.split()[:2])) for line in f]
     out = {}
     for phase, (start, end) in windows.items():
         inside = sorted(lag for at, lag in lags if start <= at <= end)
@@ -213,6 +224,7 @@ def run(nodes, workdir, duration):
             cpu[action] = {k: round(cpu_s(pid) - before[k], 1)
                            for k, pid in procs.items()}
             if result != 'success':
+                phases[action]['failures'] = failures(site, task['id'])
                 break
         time.sleep(1)
         windows['all'] = (0, time.time())
