@@ -9,8 +9,11 @@ login is most of a call's round trips. pyghmi's housekeeping thread keeps
 idle sessions alive. A session pyghmi marked broken (its keep-alive got
 no answer) is replaced by a fresh login; a call that failed in any way,
 a call on a session the BMC forgot (it restarted) included, drops its
-session, so the retry logs in again. Without the option each call
-logs out at its end (one BMC session slot per call, never held).
+session, so the retry logs in again. At most ``[ipmi] max_kept_sessions``
+are kept, the least recently used logged out first: pyghmi looks at
+every kept session on every packet it handles, so a call's CPU grows
+with their number. Without the option each call logs out at its end (one
+BMC session slot per call, never held).
 
 Every BMC call is bounded three ways, so one bad BMC cannot hold up the
 others:
@@ -29,6 +32,7 @@ Errors name the node and never the credential: wrong credentials raise
 limit raises ``OOBTimeout``; an IPMI error answer raises ``OOBError``.
 """
 
+import collections
 import concurrent.futures
 import functools
 import logging
@@ -90,7 +94,12 @@ class _Failure(Exception):
         self.elapsed = elapsed
 
 
-_kept = {}   # (address, port, account, credential) -> logged-in Command
+# (address, port, account, credential) -> logged-in Command, least
+# recently used first.
+_kept = collections.OrderedDict()
+# Logs out of sessions pushed out of _kept, off the calling thread (a
+# call's deadline must not wait on another BMC).
+_logouts = concurrent.futures.ThreadPoolExecutor(1, 'ipmi-logout')
 
 
 def drop_kept_sessions():
@@ -107,10 +116,30 @@ def _session_key(node):
     return (node.address, node.port, node.account, node.credential)
 
 
+def _logout(cmd, node_name):
+    try:
+        cmd.ipmi_session.logout()
+    except Exception:  # noqa: BLE001 - best effort: the BMC expires it
+        LOG.debug('Logout from BMC of node %s failed', node_name,
+                  exc_info=True)
+
+
+def _keep(node, cmd, limit):
+    """Keep ``cmd`` for the next call; past ``limit`` kept sessions the
+    least recently used is logged out."""
+    with _globals_lock:
+        _kept[_session_key(node)] = cmd
+        evicted = [_kept.popitem(last=False)[1]
+                   for _ in range(len(_kept) - limit)]
+    for old in evicted:
+        _logouts.submit(_logout, old, 'evicted')
+
+
 def _in_session(node, operation, deadline, keep, held):
     """Run ``operation(cmd, deadline)`` in a session: the BMC's kept one
-    while it is still usable, else a fresh login. With ``keep`` the
-    session stays logged in for the next call, else it is logged out.
+    while it is still usable, else a fresh login. With ``keep`` (the most
+    sessions kept; 0: none) the session stays logged in for the next
+    call, else it is logged out.
     ``held`` gets the command object, so a caller that gave up on this
     thread can still drop its session."""
     cmd = None
@@ -130,14 +159,9 @@ def _in_session(node, operation, deadline, keep, held):
         pyghmi_compat.drop_session(cmd)
         raise
     if keep:
-        with _globals_lock:
-            _kept[_session_key(node)] = cmd
+        _keep(node, cmd, keep)
     else:
-        try:
-            cmd.ipmi_session.logout()
-        except Exception:
-            LOG.debug('Logout from BMC of node %s failed', node.name,
-                      exc_info=True)
+        _logout(cmd, node.name)
     return result
 
 
@@ -194,7 +218,8 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
         self.retry_backoff = opts.retry_backoff
         self.max_concurrency = opts.max_concurrency
         self.poll_interval = opts.status_poll_interval
-        self.reuse_sessions = opts.reuse_sessions
+        # Sessions kept for reuse (0: every call logs out).
+        self.keep = opts.max_kept_sessions if opts.reuse_sessions else 0
         # One controller for all calls: its state is per thread.
         self._retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.retries),
@@ -266,7 +291,7 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
                 return bounds.run_with_deadline(
                     functools.partial(_in_session, node, operation,
                                       started + self.timeout,
-                                      self.reuse_sessions, held),
+                                      self.keep, held),
                     self.timeout, f'ipmi-{node.name}')
             except pyghmi_exc.IpmiException as exc:
                 detail = self._ipmi_error(node, exc)
