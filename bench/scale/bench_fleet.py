@@ -16,7 +16,8 @@ For each size N (default 1,000, the baseline, then 5,000):
   the task's end in the database.
 - While the deployment runs, whole ``drydock2 task history show N
   --nodes 5,6`` and ``drydock2 task show N`` processes, one after the
-  other, for as long as it runs.
+  other, for as long as it runs, with ``drydock2 --help`` (no server
+  call) as the baseline of what the machine's load costs any process.
 - Each process's peak RSS (VmHWM) and CPU seconds, per phase; the
   fakebmc processes' CPU over 10 s of idling before the first phase.
 - The receiver's lag: the receiver is drydockd's own (``daemon.main``)
@@ -143,7 +144,9 @@ def cli_samples(config, task_id, done):
     cli = [os.path.join(BIN, 'drydock2'), '--config-file', config]
     commands = {'history show --nodes 5,6': cli + [
         'task', 'history', 'show', str(task_id), '--nodes', '5,6'],
-        'task show': cli + ['task', 'show', str(task_id)]}
+        'task show': cli + ['task', 'show', str(task_id)],
+        # What the machine's load costs any drydock2 process: no server.
+        '--help': cli[:1] + ['--help']}
     times = {name: [] for name in commands}
     errors = []
     while not done.is_set():
@@ -294,15 +297,17 @@ def main(argv=None):
 def report(results):
     print('\n| nodes | verify s | provision s | deploy s | history rows '
           '| lag p50 / p99 s (deploy) | `history show` median / max s '
-          '| `task show` median / max s | load |')
-    print('|---|---|---|---|---|---|---|---|---|')
+          '| `task show` median / max s | `--help` median s | load |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
     for r in results:
         p, cli = r['phases'], r['cli'] or {}
         lag = r['lag'].get('deploy_nodes', {})
         show = ['%s / %s' % (c['median_s'], c['max_s']) if c else '-'
                 for c in (cli.get('history show --nodes 5,6'),
                           cli.get('task show'))]
-        print('| {:,} | {} | {} | {} | {:,} | {} / {} | {} | {} | {} |'.format(
+        show.append(cli.get('--help', {}).get('median_s', '-'))
+        print('| {:,} | {} | {} | {} | {:,} | {} / {} | {} | {} | {} | {} |'
+              .format(
             r['nodes'], *(p.get(a, {}).get('wall_s', '-') for a in (
                 'verify_nodes', 'provision_nodes', 'deploy_nodes')),
             sum(r['history_rows'].values()), lag.get('p50_s', '-'),
