@@ -10,9 +10,9 @@ idle sessions alive. A session pyghmi marked broken (its keep-alive got
 no answer) is replaced by a fresh login; a call that failed in any way,
 a call on a session the BMC forgot (it restarted) included, drops its
 session, so the retry logs in again. At most ``[ipmi] max_kept_sessions``
-are kept, the least recently used logged out first: pyghmi looks at
-every kept session on every packet it handles, so a call's CPU grows
-with their number. Without the option each call logs out at its end (one
+are kept, the least recently used dropped first: pyghmi looks at every
+kept session on every packet it handles, so a call's CPU grows with
+their number. Without the option each call logs out at its end (one
 BMC session slot per call, never held).
 
 Every BMC call is bounded three ways, so one bad BMC cannot hold up the
@@ -97,9 +97,6 @@ class _Failure(Exception):
 # (address, port, account, credential) -> logged-in Command, least
 # recently used first.
 _kept = collections.OrderedDict()
-# Logs out of sessions pushed out of _kept, off the calling thread (a
-# call's deadline must not wait on another BMC).
-_logouts = concurrent.futures.ThreadPoolExecutor(1, 'ipmi-logout')
 
 
 def drop_kept_sessions():
@@ -116,23 +113,18 @@ def _session_key(node):
     return (node.address, node.port, node.account, node.credential)
 
 
-def _logout(cmd, node_name):
-    try:
-        cmd.ipmi_session.logout()
-    except Exception:  # noqa: BLE001 - best effort: the BMC expires it
-        LOG.debug('Logout from BMC of node %s failed', node_name,
-                  exc_info=True)
-
-
 def _keep(node, cmd, limit):
     """Keep ``cmd`` for the next call; past ``limit`` kept sessions the
-    least recently used is logged out."""
+    least recently used is dropped, not logged out: pyghmi stops keeping
+    it alive and the BMC expires it. A logout would be one more round
+    trip to a BMC that may be busy with, or be logging in, a newer call
+    (the simulated BMCs then refused that login's credentials)."""
     with _globals_lock:
         _kept[_session_key(node)] = cmd
-        evicted = [_kept.popitem(last=False)[1]
+        dropped = [_kept.popitem(last=False)[1]
                    for _ in range(len(_kept) - limit)]
-    for old in evicted:
-        _logouts.submit(_logout, old, 'evicted')
+    for old in dropped:
+        pyghmi_compat.drop_session(old)
 
 
 def _in_session(node, operation, deadline, keep, held):
@@ -161,7 +153,11 @@ def _in_session(node, operation, deadline, keep, held):
     if keep:
         _keep(node, cmd, keep)
     else:
-        _logout(cmd, node.name)
+        try:
+            cmd.ipmi_session.logout()
+        except Exception:
+            LOG.debug('Logout from BMC of node %s failed', node.name,
+                      exc_info=True)
     return result
 
 

@@ -42,7 +42,7 @@ def _driver(reuse, **more):
         status_poll_interval=0.02, reuse_sessions=reuse, **more))
 
 
-def test_past_the_limit_the_least_recently_used_session_is_logged_out():
+def test_past_the_limit_the_least_recently_used_session_is_dropped():
     fleet = fx.start_fleet(3)
     driver = _driver(True, max_kept_sessions=2)
     nodes = [fx.oob_info(spec) for spec in fleet.specs]
