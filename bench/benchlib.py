@@ -217,6 +217,41 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
+def service_cpu(dbname):
+    """CPU seconds so far of RabbitMQ and of the PostgreSQL backends
+    serving ``dbname`` (their command line names it), by ``(pid,
+    name)``; see :func:`service_cpu_since`."""
+    found = {}
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open('/proc/%s/comm' % pid) as f:
+                name = f.read().strip()
+            if name == 'postgres':
+                with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                    if (' %s ' % dbname).encode() not in f.read():
+                        continue
+            elif name != 'beam.smp':
+                continue
+            found[(int(pid), name)] = cpu_s(int(pid))
+        except OSError:
+            continue        # gone meanwhile
+    return found
+
+
+def service_cpu_since(before, dbname):
+    """``{'postgres': s, 'rabbitmq': s}``: CPU the services used since
+    ``before`` (a :func:`service_cpu` reading), counting backends that
+    started meanwhile from zero. RabbitMQ's figure includes other work on
+    the same broker, so read it on an otherwise idle machine."""
+    used = {'postgres': 0.0, 'rabbitmq': 0.0}
+    for key, seconds in service_cpu(dbname).items():
+        name = 'rabbitmq' if key[1] == 'beam.smp' else 'postgres'
+        used[name] += seconds - before.get(key, 0.0)
+    return {name: round(s, 2) for name, s in used.items()}
+
+
 def rss_mb(pid, field='VmRSS'):
     """A process's resident memory (``VmHWM``: its peak) in MB."""
     with open('/proc/%d/status' % pid) as f:

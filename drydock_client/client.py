@@ -21,6 +21,8 @@ API version history:
           limit and marker (keyset pages).
     1.5 - get_deployment_history takes page_format ('json': a page's rows
           as one JSON text, which the client decodes).
+    1.6 - get_deployment_history takes page_format 'columns' (a page as
+          one list of values per column, zlib-compressed JSON in base64).
 
 Errors are the classes of :mod:`drydock_client.exceptions`, whatever the
 transport, with a one-line ``exc.message``. Nothing here imports
@@ -36,20 +38,25 @@ Example::
     dd.close()
 """
 
+import base64
 import getpass
 import json
 import re
 import time
+import zlib
 
 from drydock_client import exceptions
 
 # NOTE: must be in sync with drydockd.manager.manager.RPC_API_VERSION
-RPC_API_VERSION = '1.5'
+RPC_API_VERSION = '1.6'
 EXCHANGE = 'drydock'    # the manager's oslo.messaging control exchange
 TOPIC = 'drydock'
 FINAL_STATUSES = ('complete', 'terminated')
-# Rows per get_deployment_history page when fetching every page.
-HISTORY_PAGE = 5000
+# Rows per get_deployment_history page when fetching every page (the
+# manager's most).
+HISTORY_PAGE = 10000
+# The page format each version brings, newest first.
+_PAGE_FORMATS = (('1.6', 'columns'), ('1.5', 'json'), ('1.4', None))
 DEFAULT_AMQP_PORT = 5672
 
 
@@ -310,19 +317,16 @@ class Client:
                               limit=limit, marker=marker)
         if not self.can_send_version('1.4'):
             return self._send('1.0', 'get_deployment_history', query)
-        # From a 1.5 manager the rows come as JSON text, decoded here in C
-        # (the manager decodes and re-encodes nothing).
-        as_text = self.can_send_version('1.5')
-        version, extra = ('1.5', {'page_format': 'json'}) if as_text else (
-            '1.4', {})
+        # The most compact page the manager knows: from 1.6 columns of
+        # values, compressed; from 1.5 the rows as one JSON text.
+        version, page_format = next(f for f in _PAGE_FORMATS
+                                    if self.can_send_version(f[0]))
+        extra = {'page_format': page_format} if page_format else {}
         rows, marker = [], None
         while True:
             page = self._send(version, 'get_deployment_history', query,
                               limit=HISTORY_PAGE, marker=marker, **extra)
-            columns = page['columns']
-            page_rows = (json.loads(page['rows_json']) if as_text
-                         else page['rows'])
-            rows.extend(dict(zip(columns, row)) for row in page_rows)
+            rows.extend(page_rows(page))
             marker = page['next']
             if marker is None:
                 return rows
@@ -380,6 +384,18 @@ class Client:
         """Release the transport if this client created it."""
         if self._owns_transport:
             self.transport.cleanup()
+
+
+def page_rows(page):
+    """The rows of a history page in any format, as dicts."""
+    columns = page['columns']
+    if 'columns_z' in page:
+        values = json.loads(zlib.decompress(base64.b64decode(
+            page['columns_z'])))
+        return [dict(zip(columns, row)) for row in zip(*values)]
+    rows = json.loads(page['rows_json']) if 'rows_json' in page else \
+        page['rows']
+    return [dict(zip(columns, row)) for row in rows]
 
 
 def _create(action, design_ref, node_filter, dry_run, all_nodes):

@@ -6,6 +6,7 @@ through ``tools/services``).
 """
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -270,3 +271,15 @@ def drydock2(config, *args, env=None, timeout=120):
     return subprocess.run(
         [os.path.join(BIN, 'drydock2'), '--config-file', config] + list(args),
         capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+def wait_task(config, task_id, timeout=300):
+    """The task's JSON document once it has ended, through one
+    ``drydock2 task wait`` process (a ``task show`` process per poll
+    costs a CLI start-up each time)."""
+    done = drydock2(config, 'task', 'wait', str(task_id), '-f', 'json',
+                    '--poll-interval', '0.2', '--max-wait', str(timeout),
+                    timeout=timeout + 60)
+    # Exit 1 is a task that ended without success: still a document.
+    assert done.returncode in (0, 1) and done.stdout, done.stderr
+    return json.loads(done.stdout)

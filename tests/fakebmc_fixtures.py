@@ -26,14 +26,20 @@ def free_udp_ports(count):
     return fleet.free_port_block(count, PORT_LOW, PORT_HIGH)
 
 
+def group_conf(conf_module, group, **values):
+    """A private ConfigOpts with ``conf_module``'s options registered
+    and ``values`` set in ``group``."""
+    conf = cfg.ConfigOpts()
+    conf_module.register_opts(conf)
+    conf([])
+    for key, value in values.items():
+        conf.set_override(key, value, group)
+    return conf
+
+
 def make_conf(**ipmi):
     """A private ConfigOpts with [ipmi] registered and ``ipmi`` set."""
-    conf = cfg.ConfigOpts()
-    ipmi_conf.register_opts(conf)
-    conf([])
-    for key, value in ipmi.items():
-        conf.set_override(key, value, 'ipmi')
-    return conf
+    return group_conf(ipmi_conf, 'ipmi', **ipmi)
 
 
 def oob_info(spec):

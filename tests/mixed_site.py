@@ -7,7 +7,6 @@ all-in-one drives both; tests talk to it through the CLI.
 """
 
 import json
-import time
 
 import pytest
 import yaml
@@ -18,6 +17,7 @@ import redfish_fixtures as rf
 
 IPMI_NODES = 2
 REDFISH_NODES = 3
+# A graph whose every task reaches a node or its BMC.
 GRAPH = [
     {'id': 'prepare', 'type': 'shell', 'roles': ['*'],
      'parameters': {'command': 'prepare', 'duration': 0.1}},
@@ -94,12 +94,7 @@ class MixedSite:
     def run_task(self, action, *filters, timeout=300):
         task = self.json('task', 'create', action, '--design-ref',
                          str(self.design_path), *filters)
-        deadline = time.monotonic() + timeout
-        while task['status'] not in ('complete', 'terminated'):
-            assert time.monotonic() < deadline, task
-            time.sleep(0.3)
-            task = self.json('task', 'show', str(task['id']))
-        return task
+        return conftest.wait_task(self.config, task['id'], timeout)
 
     def node_messages(self, task):
         return {m['context']: m for m in

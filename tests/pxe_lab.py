@@ -6,7 +6,10 @@
   its dnsmasq on br0), from the same SQLite state as
 - ``drydockd all-in-one`` outside it (manager duties, executor, receiver);
 - ``drydock-fakebmc --qemu``: one BMC per node on loopback, whose power-on
-  starts the node's QEMU inside the namespace on its tap.
+  starts the node's QEMU inside the namespace on its tap;
+- in proxy-DHCP mode (``mode='proxy'``), the site's own DHCP server: a
+  plain dnsmasq (addresses only, no PXE options) at 10.77.0.2 in a
+  namespace of its own on the same bridge.
 
 Only PIDs started here are stopped, and the namespace is deleted on exit.
 """
@@ -27,6 +30,8 @@ from drydockd.boot import testimage
 
 SERVER = '10.77.0.1'
 PORT = 8080
+SITE_DHCP = '10.77.0.2'
+SITE_RANGE = ('10.77.0.100', '10.77.0.150')
 
 
 class Node:
@@ -46,10 +51,13 @@ class Node:
 class PxeLab:
     """A context manager; ``create(nodes)`` gives a ready lab."""
 
-    def __init__(self, tmp_path, nodes, provision_timeout=600):
+    def __init__(self, tmp_path, nodes, provision_timeout=600,
+                 netboot_timeout=300, mode='dhcp'):
         self.tmp = tmp_path
         self.nodes = nodes
         self.provision_timeout = provision_timeout
+        self.netboot_timeout = netboot_timeout
+        self.mode = mode
         self.lab = None
         self.fleet = None
         self.procs = []
@@ -99,8 +107,11 @@ class PxeLab:
                   'http_port': PORT, 'files_dir': os.path.dirname(
                       ramdisk['kernel']),
                   'images_dir': str(images), 'run_dir': self.run_dir,
-                  'interface': 'br0'})
+                  'interface': 'br0',
+                  'netboot_timeout': self.netboot_timeout})
         conftest.migrate(self.config)
+        if self.mode == 'proxy':
+            self._site_dhcp()
         self.aio = self._daemon(['all-in-one'], 'aio.log')
         self.boot = self._daemon(['boot'], 'boot.log', netns=True)
         for proc, log in (self.aio, self.boot):
@@ -118,10 +129,32 @@ class PxeLab:
             if node.image:
                 entry['boot']['image'] = node.image
             nodes.append(entry)
-        return {'boot': {'server': SERVER,
+        return {'boot': {'server': SERVER, 'mode': self.mode,
                          'image': {'name': 'testos.img',
                                    'sha256': self.image_sha256}},
                 'nodes': nodes}
+
+    def _site_dhcp(self):
+        """The site's DHCP server: addresses from a pool, nothing about
+        booting. Its log is ``site-dhcp.log``."""
+        client = self.lab.add_client('52:54:00:77:00:fe')
+        site = ('ip', 'netns', 'exec', client)
+        subprocess.run(site + ('ip', 'addr', 'add', SITE_DHCP + '/24',
+                               'dev', 'eth0'), check=True, timeout=30)
+        log_path = self.tmp / 'site-dhcp.log'
+        log = open(log_path, 'w')
+        proc = subprocess.Popen(site + (
+            'dnsmasq', '--keep-in-foreground', '--log-facility=-',
+            '--port=0', '--no-resolv', '--no-hosts', '--log-dhcp',
+            '--interface=eth0', '--bind-interfaces', '--pid-file',
+            '--dhcp-leasefile=%s' % (self.tmp / 'site.leases'),
+            '--dhcp-range=%s,%s,255.255.255.0,1h' % SITE_RANGE),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append((proc, log))
+        qemu_support.wait_for(
+            lambda: 'DHCP, IP range' in log_path.read_text()
+            or proc.poll() is not None, 20, 'the site DHCP server')
+        assert proc.poll() is None, log_path.read_text()
 
     def _daemon(self, args, log_name, netns=False):
         log_path = self.tmp / log_name

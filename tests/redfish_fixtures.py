@@ -4,7 +4,8 @@
 TCP port with its own state directory, HTTP basic auth (bcrypt hashes of
 few rounds, so a sweep does not measure bcrypt) and, optionally, TLS with a
 certificate the test made (:func:`make_tls`). Its fake systems change
-power 1-11 s after a reset, as real hardware does.
+power 1-3 s after a reset (``reset_seconds``; sushy-tools' own 1-11 s
+through :mod:`quick_sushy_emulator`), not at once, as real hardware.
 
 :class:`NotifiedAgent` plays the node agents of the emulated systems: the
 emulator tells it (its external notifier) when a system's state changes,
@@ -27,7 +28,8 @@ import types
 import bcrypt
 import requests
 
-BIN = os.path.dirname(sys.executable)
+QUICK_EMULATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              'quick_sushy_emulator.py')
 ACCOUNT = 'admin'
 UUID = '6a0f5c1e-0000-4000-8000-%012d'
 
@@ -97,8 +99,10 @@ class Emulator:
     """
 
     def __init__(self, directory, count, password='redfish-secret',
-                 tls=None, notify_url=None, power='Off', first=1):
+                 tls=None, notify_url=None, power='Off', first=1,
+                 reset_seconds=3):
         self.dir = str(directory)
+        self.reset_seconds = reset_seconds
         self.password = password
         self.tls = tls
         self.port = free_tcp_port()
@@ -133,8 +137,9 @@ class Emulator:
                 f.write('%s = %r\n' % (key, value))
 
     def __enter__(self):
-        args = [os.path.join(BIN, 'sushy-emulator'), '--fake', '-i',
-                '127.0.0.1', '-p', str(self.port), '--config', self.config]
+        args = [sys.executable, QUICK_EMULATOR, str(self.reset_seconds),
+                '--fake', '-i', '127.0.0.1', '-p', str(self.port),
+                '--config', self.config]
         if self.tls:
             args += ['--ssl-certificate', self.tls[1], '--ssl-key',
                      self.tls[2]]

@@ -8,7 +8,8 @@ rows). This measures, on the production configuration:
 
 - **Data.** PostgreSQL holds one finished ``deploy_nodes`` task with
   ``--nodes`` x ``--tasks`` history rows (1,000 x 50 = 50,000), loaded
-  with ``COPY``, its graph snapshot included. The schema comes from
+  with ``COPY``, its graph (task names and spec) as a deployment stores
+  it. The schema comes from
   ``drydock-manage db upgrade``.
 - **Process.** ``drydockd manager`` on RabbitMQ (API plane ``rabbit://``)
   in a fresh vhost; a fresh manager for each phase, so its peak RSS
@@ -16,10 +17,15 @@ rows). This measures, on the production configuration:
 - **Phases.** ``--readers`` reader processes start together and each
   reads the whole history once through ``drydock_client.client``:
   *baseline*, the unpaged single call (a client capped at 1.3 sends the
-  1.0 call), then the 1.4 client fetching every page as rows, then the
-  1.5 client fetching every page as the JSON text PostgreSQL wrote. Beside
-  the readers, one ``list_tasks`` call (``--limit 50``) shows whether
-  the manager still answers others.
+  1.0 call), then the 1.4 client fetching every page as rows, the 1.5
+  client fetching every page as the JSON text PostgreSQL wrote, and the
+  1.6 client fetching every page as the columns PostgreSQL wrote,
+  compressed by the manager (``--phases`` picks some). Beside the
+  readers, one ``list_tasks`` call (``--limit 50``) shows whether the
+  manager still answers others. CPU is counted for the manager, the
+  readers, the PostgreSQL backends of the benchmark's database, and
+  RabbitMQ (all of its work during the phase, so that one needs an
+  otherwise idle machine).
 
 Targets: every paged read under 3 s, the manager under 300 MB.
 
@@ -53,8 +59,8 @@ import psycopg2
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 from benchlib import BIN, PG_DSN, RABBIT_URL, copy_time, cpu_s, \
-    create_site, drop_site, production_config, rss_mb, start_daemon, \
-    stop  # noqa: E402
+    create_site, drop_site, production_config, rss_mb, service_cpu, \
+    service_cpu_since, start_daemon, stop  # noqa: E402
 
 EPOCH = datetime.datetime(2026, 1, 1)
 TASK_ID = 1
@@ -62,16 +68,25 @@ CTXT = {'user': 'bench'}
 READ_TIMEOUT = 300
 TARGET_READ_S = 3.0
 TARGET_RSS_MB = 300
+# (tag, title, version cap): the baseline first, the newest page last.
+PHASES = (('baseline', 'baseline: unpaged single call (1.0)', '1.3'),
+          ('paged14', 'paged (1.4), pages of rows', '1.4'),
+          ('paged15', 'paged (1.5), pages as JSON text', '1.5'),
+          ('paged16', 'paged (1.6), pages as compressed columns', '1.6'))
 
 
 def load(dbname, nodes, tasks):
     """COPY one finished task with ``nodes`` x ``tasks`` history rows."""
     names = ['g%02d_task' % i for i in range(tasks)]
     uids = [str(n) for n in range(1, nodes + 1)]
-    item = [{'id': name, 'type': 'shell', 'parameters': {'command': name}}
-            for name in names]
-    graph = json.dumps({'tasks_graph': {u: item for u in uids},
-                        'task_names': names})
+    item = [{'id': name, 'type': 'shell', 'role': ['compute'],
+             'parameters': {'command': name}} for name in names]
+    # As deploy.start stores it: the task names and the graph's spec.
+    graph = json.dumps({'task_names': names, 'graph_spec': {
+        'version': 1, 'deployment_tasks': item, 'roles': [],
+        'nodes': [{'id': int(u), 'name': 'node%s' % u, 'roles': ['compute'],
+                   'rack': None} for u in uids],
+        'vertices': nodes * tasks, 'digest': '0' * 64}})
     end = EPOCH + datetime.timedelta(seconds=tasks * 3 + 10)
     task = '\t'.join((
         str(TASK_ID), str(uuid.UUID(int=TASK_ID)), 'deploy_nodes',
@@ -181,7 +196,8 @@ def reader(url, version_cap, barrier, results, bystander, page_rows):
         transport.cleanup()
 
 
-def phase(name, config, state, url, readers, version_cap, page_rows=None):
+def phase(name, config, state, url, dbname, readers, version_cap,
+          page_rows=None):
     """Fresh manager, ``readers`` concurrent whole reads + one list."""
     manager = start_daemon('manager', config,
                            os.path.join(state, name + '.log'))
@@ -198,9 +214,11 @@ def phase(name, config, state, url, readers, version_cap, page_rows=None):
         sampler = RssSampler(manager.pid)
         sampler.start()
         t0, cpu0 = time.perf_counter(), cpu_s(manager.pid)
+        services0 = service_cpu(dbname)
         got = [results.get(timeout=READ_TIMEOUT + 60) for _ in procs]
         wall = time.perf_counter() - t0
         manager_cpu = cpu_s(manager.pid) - cpu0
+        services = service_cpu_since(services0, dbname)
         sampler.stop()
         for proc in procs:
             proc.join(30)
@@ -217,6 +235,8 @@ def phase(name, config, state, url, readers, version_cap, page_rows=None):
             listed[3], 'wall_s': round(wall, 3),
             'manager_cpu_s': round(manager_cpu, 2),
             'reader_cpu_s': round(sum(g[4] for g in reads), 2),
+            'postgres_cpu_s': services['postgres'],
+            'rabbitmq_cpu_s': services['rabbitmq'],
             'load_average': round(os.getloadavg()[0], 2),
             'manager_idle_mb': round(idle, 1),
             'manager_peak_mb': round(peak, 1)}
@@ -240,9 +260,11 @@ def report(results, rows, page_rows):
             if r['list_tasks_error'] else ''))
         print('    manager RSS: %.0f MB idle, %.0f MB peak' % (
             r['manager_idle_mb'], r['manager_peak_mb']))
-        print('    CPU in the %.1f s: manager %.1f s, readers %.1f s; load '
-              'average %.1f' % (r['wall_s'], r['manager_cpu_s'],
-                                r['reader_cpu_s'], r['load_average']))
+        print('    CPU in the %.1f s: manager %.1f s, readers %.1f s, '
+              'PostgreSQL %.1f s, RabbitMQ %.1f s; load average %.1f' % (
+                  r['wall_s'], r['manager_cpu_s'], r['reader_cpu_s'],
+                  r['postgres_cpu_s'], r['rabbitmq_cpu_s'],
+                  r['load_average']))
     paged = results[-1]
     print('\nTargets (paged):')
     worst = max(paged['read_s'])
@@ -272,12 +294,11 @@ def run(args):
             rows, time.perf_counter() - t0), flush=True)
         url = RABBIT_URL % vhost
         results = []
-        for tag, name, cap in (
-                ('baseline', 'baseline: unpaged single call (1.0)', '1.3'),
-                ('paged14', 'paged (1.4), pages of rows', '1.4'),
-                ('paged', 'paged (1.5), pages as JSON text', None)):
-            results.append(phase(tag, config, state, url, args.readers,
-                                 cap, args.page_rows))
+        for tag, name, cap in PHASES:
+            if tag not in args.phases:
+                continue
+            results.append(phase(tag, config, state, url, dbname,
+                                 args.readers, cap, args.page_rows))
             results[-1]['phase'] = name
             print(json.dumps(results[-1]), flush=True)
         report(results, rows, args.page_rows or _page_rows())
@@ -301,6 +322,11 @@ def main():
     parser.add_argument('--page-rows', type=int,
                         help='rows per page the client asks for (default: '
                              'client.HISTORY_PAGE)')
+    parser.add_argument('--phases', nargs='+', metavar='PHASE',
+                        choices=[tag for tag, _, _ in PHASES],
+                        default=[tag for tag, _, _ in PHASES],
+                        help='phases to run, in their fixed order (default: '
+                             'all)')
     parser.add_argument('--json', metavar='FILE')
     parser.add_argument('--state', metavar='DIR')
     parser.add_argument('--keep', action='store_true')

@@ -1,18 +1,31 @@
 """Image serving: 20 concurrent fetches of one image, drydock's boot
-HTTP service (waitress) against nginx serving the same file, same run.
+HTTP service (waitress) and drydock's nginx config against a plain
+nginx serving the same file, same run.
 
     .venv/bin/python bench/pxe/bench_image_serving.py [--size-mb 1024]
-        [--clients 20]
+        [--clients 20] [--rounds 3]
 
 Each client is a ``curl`` process writing to /dev/null; the figure is
 the aggregate throughput (bytes delivered / wall time until the last
-client finished), and the ratio drydock / nginx. Both servers listen on
-loopback only and are stopped at the end.
+client finished), and the ratio to nginx. The two nginx servers are
+separate processes, each with its own whole config: the baseline's, and
+the one ``drydock-manage boot nginx-config --whole`` writes. On a
+machine others load, one fetch round swings by a fifth or more (a
+clone of the baseline measured 0.79 of it), so the nginx rounds
+alternate in ABBA order (baseline, drydock, drydock, baseline, ...: each
+goes first as often) and each server's figure is its median round;
+waitress runs one round. The servers' own CPU time per GiB served (an
+nginx's master and workers, waitress's process) is printed too: it
+hardly depends on what else loads the machine, so it compares the
+configurations where the rates cannot. All listen on
+loopback only and are stopped at the end; the load average is printed
+before and after.
 """
 
 import argparse
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,6 +34,9 @@ import time
 
 import waitress.server
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..'))
+import benchlib  # noqa: E402
 from drydockd.boot import app as app_mod
 from drydockd.boot import files
 from drydockd.boot import nginx as nginx_conf
@@ -44,7 +60,6 @@ http {{
         listen 127.0.0.1:{port};
         location /images/ {{ alias {images}/; }}
     }}
-    {front}
 }}
 '''
 
@@ -77,13 +92,27 @@ def fetch_all(url, clients, size):
     return elapsed, sum(got) / elapsed / 1e6
 
 
+def server_cpu_s(proc):
+    """CPU seconds of a server: an nginx master and its workers, or (for
+    None) this process, where waitress runs."""
+    if proc is None:
+        return time.process_time()
+    pids = [proc.pid]
+    with open('/proc/%d/task/%d/children' % (proc.pid, proc.pid)) as f:
+        pids += [int(p) for p in f.read().split()]
+    return sum(benchlib.cpu_s(p) for p in pids)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument('--size-mb', type=int, default=1024)
     parser.add_argument('--clients', type=int, default=20)
     parser.add_argument('--threads', type=int, default=16,
                         help='waitress threads ([boot] http_threads)')
+    parser.add_argument('--rounds', type=int, default=4,
+                        help='fetch rounds of each nginx (median kept)')
     args = parser.parse_args(argv)
+    print('load average before: %.2f %.2f %.2f' % os.getloadavg())
     with tempfile.TemporaryDirectory(dir='/var/tmp') as tmp:
         images = os.path.join(tmp, 'images')
         os.mkdir(images)
@@ -103,39 +132,69 @@ def main(argv=None):
         wait_port(port)
         nport = free_port()
         fport = free_port()
-        # drydock's production answer: nginx in front, from the config
-        # drydock-manage boot nginx-config writes.
-        front = nginx_conf.config_text(
-            '127.0.0.1:%d' % fport, '127.0.0.1:%d' % port, images, images,
-            access_log='off')
-        conf = os.path.join(tmp, 'nginx.conf')
-        with open(conf, 'w') as out:
-            out.write(NGINX_CONF.format(tmp=tmp, port=nport, images=images,
-                                        front=front))
-        nginx = subprocess.Popen(['nginx', '-c', conf, '-p', tmp])
+        base_conf = os.path.join(tmp, 'nginx.conf')
+        with open(base_conf, 'w') as out:
+            out.write(NGINX_CONF.format(tmp=tmp, port=nport, images=images))
+        # drydock's production answer: an nginx of its own, from the
+        # config drydock-manage boot nginx-config --whole writes.
+        front_tmp = os.path.join(tmp, 'front')
+        os.makedirs(front_tmp)
+        front_conf = os.path.join(tmp, 'front.conf')
+        with open(front_conf, 'w') as out:
+            out.write(nginx_conf.whole_config_text(
+                '127.0.0.1:%d' % fport, '127.0.0.1:%d' % port, images, images,
+                access_log='off', pid=os.path.join(front_tmp, 'nginx.pid'),
+                error_log=os.path.join(front_tmp, 'error.log'),
+                temp_dir=front_tmp, user='root'))
+        # In the foreground, so that these are the masters to stop.
+        nginxes = [subprocess.Popen(['nginx', '-c', base_conf, '-p', tmp]),
+                   subprocess.Popen(['nginx', '-c', front_conf, '-p', tmp,
+                                     '-g', 'daemon off;'])]
+        rates = {'nginx': [], 'front': [], 'waitress': []}
+        owners = {'nginx': nginxes[0], 'front': nginxes[1], 'waitress': None}
+        cpu = dict.fromkeys(rates, 0.0)
         try:
             wait_port(nport)
-            rows = []
             wait_port(fport)
-            for name, url in (
-                    ('nginx', 'http://127.0.0.1:%d/images/big.img' % nport),
-                    ('drydock (waitress)',
-                     'http://127.0.0.1:%d/images/big.img' % port),
-                    ('nginx front (drydock config)',
-                     'http://127.0.0.1:%d/images/big.img' % fport)):
-                elapsed, rate = fetch_all(url, args.clients, size)
-                rows.append((name, elapsed, rate))
+            urls = {'nginx': 'http://127.0.0.1:%d/images/big.img' % nport,
+                    'front': 'http://127.0.0.1:%d/images/big.img' % fport,
+                    'waitress': 'http://127.0.0.1:%d/images/big.img' % port}
+            # ABBA: each nginx goes first as often as second.
+            order = []
+            for i in range(args.rounds):
+                order += ['nginx', 'front'] if i % 2 == 0 else ['front',
+                                                                 'nginx']
+            order.insert(2, 'waitress')
+            for name in order:
+                used = server_cpu_s(owners[name])
+                elapsed, rate = fetch_all(urls[name], args.clients, size)
+                used = server_cpu_s(owners[name]) - used
+                cpu[name] += used
+                rates[name].append((rate, elapsed))
+                print('  %-8s %6.1f s %6.0f MB/s %6.1f CPU s'
+                      % (name, elapsed, rate, used))
         finally:
-            nginx.terminate()
-            nginx.wait(10)
+            for proc in nginxes:
+                proc.terminate()
+                proc.wait(10)
             server.close()
+    names = {'nginx': 'nginx (baseline config, 2 workers)',
+             'waitress': 'drydock (waitress)',
+             'front': 'nginx, drydock config --whole'}
+    rows = []
+    gib = args.clients * args.size_mb / 1024
+    for key in ('nginx', 'waitress', 'front'):
+        rate, elapsed = statistics.median_low(rates[key])
+        rows.append((names[key], elapsed, rate,
+                     cpu[key] / (gib * len(rates[key]))))
     print('%d concurrent fetches of a %d MiB image over loopback'
           % (args.clients, args.size_mb))
-    print('%-30s %10s %12s %8s' % ('server', 'wall s', 'MB/s total',
-                                   'x nginx'))
-    for name, elapsed, rate in rows:
-        print('%-30s %10.1f %12.0f %8.2f' % (name, elapsed, rate,
-                                             rate / rows[0][2]))
+    print('%-36s %10s %12s %8s %14s' % ('server', 'wall s', 'MB/s total',
+                                        'x nginx', 'CPU s per GiB'))
+    for name, elapsed, rate, per_gib in rows:
+        print('%-36s %10.1f %12.0f %8.2f %14.3f' % (
+            name, elapsed, rate, rate / rows[0][2], per_gib))
+    print('load average after: %.2f %.2f %.2f' % os.getloadavg())
     return 0
 
 

@@ -72,7 +72,10 @@ def main(argv=None):
     print(header)
     base = None
     for count in args.nodes:
+        before = os.getloadavg()[0]
         wall, result, steps = run(count, args.memory_mb)
+        print('      (load average %.1f before, %.1f after)'
+              % (before, os.getloadavg()[0]))
         cells = ''.join(
             ' %16s' % ('%.1f / %.1f' % (sum(v) / len(v), max(v))
                        if (v := steps.get(s)) else '-') for s in STEPS)

@@ -81,20 +81,48 @@ def open_client(config_files, version_cap=None):
     """The ``drydock.embedded_api`` entry point: an in-process API over
     the embedded database and work plane of ``config_files``."""
     from drydockd.conf import config
-    from drydockd.db import api as db_api
-    from drydockd.db import migration
     from drydockd.manager import manager
-    from drydockd.messaging import publisher as publisher_mod
     argv = []
     for path in config_files:
         argv += ['--config-file', path]
     conf = config.parse_args(argv)
+    db = _database(conf)
+    publisher = _OnFirstUse(lambda: _publisher(conf))
+    endpoint = manager.ManagerEndpoint(db, publisher, conf)
+    return LocalRPCClient(endpoint, version_cap, closers=[
+        publisher.close, getattr(db, 'close', _nothing)])
+
+
+def _database(conf):
+    """The DB API. A current SQLite file (the embedded default) answers
+    ``task show`` and ``task history show`` without SQLAlchemy, which
+    costs more to import than those reads take (db.sqlite_reads); the
+    backend is loaded for anything else, and for any other database."""
+    from drydockd.common import paths
+    from drydockd.db import migration
+    from drydockd.db import sqlite_reads
+    path = paths.sqlite_file(conf.database.connection)
+    if path is not None and sqlite_reads.is_current(path, migration.HEAD):
+        return sqlite_reads.ReadFirst(path, lambda: _backend(conf))
+    return _backend(conf)
+
+
+def _backend(conf):
+    from drydockd.db import api as db_api
+    from drydockd.db import migration
     db = db_api.get_instance(conf)
     migration.ensure_current(conf.database.connection, db.engine,
                              upgrade_sqlite=True)
-    publisher = _OnFirstUse(lambda: publisher_mod.Publisher(conf))
-    endpoint = manager.ManagerEndpoint(db, publisher, conf)
-    return LocalRPCClient(endpoint, version_cap, closers=[publisher.close])
+    return db
+
+
+def _publisher(conf):
+    from drydockd.messaging import publisher as publisher_mod
+    return publisher_mod.Publisher(conf)
+
+
+def _nothing():
+    pass
 
 
 class _OnFirstUse:

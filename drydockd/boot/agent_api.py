@@ -25,6 +25,8 @@ STEPS = {'deploy': ('boot', 'inspect', 'write_image', 'reboot',
                     'first_boot'),
          'inspect': ('boot', 'inspect'),
          'wipe': ('boot', 'inspect', 'wipe')}
+# The step that ``writing``, ``progress`` calls are about, per kind.
+LONG_STEP = {'deploy': 'write_image', 'wipe': 'wipe'}
 MAX_BODY = 64 * 1024
 MAX_MESSAGE = 500
 _MAC = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
@@ -107,7 +109,7 @@ class AgentAPI:
         if not self.registry.tokens.check(node, token):
             LOG.warning('Refused an agent call (%s) for node %s: wrong '
                         'token', step, prov.name)
-            self._fail(prov, 'agent call refused: wrong token')
+            self.fail(prov, 'agent call refused: wrong token')
             raise Refused('403 Forbidden', 'wrong token')
         handler = {'start': self._step_start, 'writing': self._step_writing,
                    'progress': self._step_progress,
@@ -134,16 +136,19 @@ class AgentAPI:
                                   time_start=schemas.format_time(started),
                                   **extra)
 
-    def _fail(self, prov, message):
-        """End the node's provisioning with ``message``."""
+    def fail(self, prov, message):
+        """End the node's provisioning with ``message``: the step it is
+        in (``boot`` before the agent called) fails with it."""
         if self.registry.end(prov.node) is None:
             return
         entries = []
         for name in STEPS[prov.action]:
-            if name in prov.step_started and name not in prov.closed:
+            if name in prov.closed:
+                continue
+            if name in prov.step_started or name == 'boot':
                 entries.append(self._step(prov, name, 'error',
                                           error_msg=message))
-                break
+            break
         entries.append(schemas.node_entry(
             prov.node, self.now(), agent_result='failure',
             message='node %s: %s' % (prov.name, message)))
@@ -159,7 +164,7 @@ class AgentAPI:
         """The agent is up: the boot is over, and here is the inventory."""
         inventory = parse_inventory(pairs)
         if prov.problem:
-            self._fail(prov, prov.problem)
+            self.fail(prov, prov.problem)
             return {'action': 'none', 'then': 'poweroff'}
         prov.phase = 'agent'
         prov.step_started.setdefault('boot', prov.booted_at or self.now())
@@ -176,23 +181,35 @@ class AgentAPI:
         self._report(prov, *entries)
         return answer
 
+    def _long_step(self, prov):
+        step = LONG_STEP.get(prov.action)
+        if step is None:
+            raise Refused('409 Conflict', 'no such step for %s'
+                          % prov.action)
+        return step
+
     def _step_writing(self, prov, pairs):
-        self._report(prov, self._step(prov, 'write_image', 'running'),
+        """The image writing (or the wipe) begins."""
+        self._report(prov, self._step(prov, self._long_step(prov),
+                                      'running'),
                      schemas.node_entry(prov.node, self.now(), progress=0))
         return {}
 
     def _step_progress(self, prov, pairs):
+        step = self._long_step(prov)
         try:
             percent = max(0, min(100, int(dict(pairs).get('progress', 0))))
         except ValueError:
             raise Refused('400 Bad Request', 'progress is not a number')
         # Node progress spans the whole provisioning; writing is 10-90.
         self._report(prov, schemas.node_entry(
-            prov.node, self.now(), 'write_image', 'running',
+            prov.node, self.now(), step, 'running',
             custom={'progress': percent}, progress=10 + percent * 8 // 10))
         return {}
 
     def _step_written(self, prov, pairs):
+        if prov.action != 'deploy':
+            raise Refused('409 Conflict', 'not deploying')
         fields = dict(pairs)
         self._report(prov, self._close(
             prov, 'write_image', custom={'progress': 100},
@@ -201,18 +218,22 @@ class AgentAPI:
         return {}
 
     def _step_wiped(self, prov, pairs):
-        self._report(prov, self._close(prov, 'wipe'))
+        if prov.action != 'wipe':
+            raise Refused('409 Conflict', 'not wiping')
+        self._report(prov, self._close(
+            prov, 'wipe', custom={'progress': 100},
+            summary={'disks': _clean(dict(pairs).get('disks'))}))
         return {}
 
     def _step_error(self, prov, pairs):
-        self._fail(prov, _clean(dict(pairs).get('message'))
+        self.fail(prov, _clean(dict(pairs).get('message'))
                    or 'the agent failed without saying why')
         return {'then': 'poweroff'}
 
     def _step_done(self, prov, pairs):
         if prov.action == 'deploy':
             if 'write_image' not in prov.closed:
-                self._fail(prov, 'agent finished before the image was '
+                self.fail(prov, 'agent finished before the image was '
                                  'written')
                 return {'then': 'poweroff'}
             prov.phase = 'rebooting'
@@ -220,10 +241,15 @@ class AgentAPI:
                          schemas.node_entry(prov.node, self.now(),
                                             progress=90))
             return {'then': 'reboot'}
+        if prov.action == 'wipe' and 'wipe' not in prov.closed:
+            self.fail(prov, 'agent finished before the disks were wiped')
+            return {'then': 'poweroff'}
         self.registry.end(prov.node)
+        done = {'wipe': 'disks wiped, powering off',
+                'inspect': 'inspected, powering off'}[prov.action]
         self._report(prov, schemas.node_entry(
             prov.node, self.now(), agent_result='success',
-            message='node %s: %s done' % (prov.name, prov.action)))
+            message='node %s: %s' % (prov.name, done)))
         return {'then': 'poweroff'}
 
     def _step_firstboot(self, prov, pairs):

@@ -12,7 +12,9 @@ drydock writes two files and never edits them by hand:
 
 A change of the hosts only is a ``SIGHUP`` (dnsmasq rereads its hosts
 file); any other change restarts dnsmasq. :class:`Supervisor` restarts it
-when it dies, with a growing pause.
+when it dies, with a growing pause, and reads its log (passed on to
+drydock's standard error unchanged) for which MACs asked
+(``dhcplog.Sightings``).
 """
 
 import hashlib
@@ -21,9 +23,11 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
+from drydockd.boot import dhcplog
 from drydockd.common import exception
 
 LOG = logging.getLogger(__name__)
@@ -69,6 +73,9 @@ def conf_text(design, http_base, hosts_path, tftp_root, interface=None):
     lines = ['# Written by drydock from the site design; do not edit.',
              'port=0', 'no-resolv', 'no-hosts', 'log-dhcp',
              'dhcp-hostsfile=%s' % hosts_path,
+             # Beside the hosts file: the one place the service may write.
+             'dhcp-leasefile=%s' % os.path.join(os.path.dirname(hosts_path),
+                                                'leases'),
              # Only machines of the design get an answer.
              'dhcp-ignore=tag:!known',
              'enable-tftp', 'tftp-root=%s' % tftp_root,
@@ -108,11 +115,13 @@ class Supervisor:
 
     :param argv0: the dnsmasq program.
     :param run_dir: where ``dnsmasq.conf`` and ``hosts`` go.
+    :param sightings: the ``dhcplog.Sightings`` its log feeds.
     """
 
-    def __init__(self, argv0, run_dir):
+    def __init__(self, argv0, run_dir, sightings=None):
         self.argv0 = argv0
         self.run_dir = run_dir
+        self.sightings = sightings or dhcplog.Sightings()
         self.conf_path = os.path.join(run_dir, 'dnsmasq.conf')
         self.hosts_path = os.path.join(run_dir, 'hosts')
         self.proc = None
@@ -161,11 +170,23 @@ class Supervisor:
     def _start_locked(self):
         argv = [self.argv0, '--keep-in-foreground', '--log-facility=-',
                 '--conf-file=%s' % self.conf_path, '--pid-file']
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        threading.Thread(target=self._read_log, args=(self.proc.stderr,),
+                         daemon=True, name='dnsmasq-log').start()
         self.starts += 1
         self._next_start = time.monotonic() + self._pause
         self._pause = min(MAX_PAUSE, self._pause * 2)
         LOG.info('dnsmasq started (pid %d)', self.proc.pid)
+
+    def _read_log(self, stream):
+        """Until dnsmasq exits: each line to our standard error, and to
+        the sightings."""
+        with stream:
+            for raw in stream:
+                line = raw.decode('utf-8', 'replace')
+                sys.stderr.write(line)
+                self.sightings.feed(line)
 
     def _stop_locked(self):
         if not self._alive():

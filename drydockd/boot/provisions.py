@@ -40,6 +40,8 @@ class Provisioning:
     # Why the work cannot be done (a missing image): the agent's first
     # call ends the node with it.
     problem: str | None = None
+    # When the executor power-cycled the node (None until it did).
+    since: datetime.datetime | None = None
 
     @property
     def netboots(self):
@@ -73,8 +75,11 @@ class Registry:
             keep = {}
             for prov in current:
                 old = self._by_node.get(prov.node)
-                keep[prov.node] = old if old is not None and \
-                    old.task == prov.task else prov
+                if old is not None and old.task == prov.task:
+                    old.since = old.since or prov.since
+                    keep[prov.node] = old
+                else:
+                    keep[prov.node] = prov
             gone = set(self._by_node) - set(keep)
             renewed = {n for n, p in keep.items()
                        if self._by_node.get(n) is not None
@@ -86,6 +91,14 @@ class Registry:
     def get(self, node):
         with self._lock:
             return self._by_node.get(node)
+
+    def not_booted(self, before):
+        """Provisionings whose node was power-cycled before ``before``
+        and has not fetched its iPXE script since."""
+        with self._lock:
+            return [p for p in self._by_node.values()
+                    if p.phase == 'waiting' and p.since is not None
+                    and p.since < before]
 
     def end(self, node):
         """The node's provisioning is over: forget it and its token."""

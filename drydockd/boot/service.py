@@ -3,10 +3,13 @@
 One loop, every ``[boot] refresh_interval``: read which nodes have agent
 work (the database, read only), turn each into a Provisioning with its
 MAC and image from the task's design, and rewrite dnsmasq's files from
-``[boot] design_ref`` when that design changed. The HTTP service runs on
+``[boot] design_ref`` when that design changed. A node that has not
+fetched its iPXE script ``[boot] netboot_timeout`` seconds after its
+power cycle fails then, with what dnsmasq saw. The HTTP service runs on
 waitress beside it. Agent calls become reports on the receiver's queue.
 """
 
+import datetime
 import logging
 import os
 import threading
@@ -15,11 +18,14 @@ import waitress.server
 
 from drydockd.boot import agent_api
 from drydockd.boot import app as app_mod
+from drydockd.boot import dhcplog
 from drydockd.boot import dnsmasq
 from drydockd.boot import files
 from drydockd.boot import provisions
 from drydockd.boot import tokens
+from drydockd.common import actions
 from drydockd.common import exception
+from drydockd.common import timeutils
 from drydockd.db import api as db_api
 from drydockd.messaging import publisher as publisher_mod
 from drydockd.site import design as design_mod
@@ -56,17 +62,41 @@ def resolve_image(spec, images, base):
 
 
 def provisioning_of(item, design, images, base):
-    """A Provisioning for one ``list_agent_work`` item."""
+    """A Provisioning for one ``list_agent_work`` item (None for a node
+    the action leaves to the executor alone)."""
     node = next(n for n in design['nodes'] if n['id'] == item['node_id'])
+    if not actions.NODE_ACTIONS[item['action']].uses_agent(node):
+        return None
     boot = node.get('boot') or {}
     prov = provisions.Provisioning(
         node=str(item['node_id']), name=item['node_name'],
         mac=(boot.get('mac') or '').lower(), task=item['task'],
-        action=provisions.AGENT_WORK[item['action']])
+        action=provisions.AGENT_WORK[item['action']], since=item['since'])
     if prov.action == 'deploy':
         spec = boot.get('image') or (design.get('boot') or {}).get('image')
         prov.image, prov.problem = resolve_image(spec, images, base)
     return prov
+
+
+def silence_message(prov, limit, sightings):
+    """Why ``prov``'s node is failed for never fetching its script: what
+    dnsmasq saw of its MAC, and of MACs the design does not have."""
+    text = 'no network boot request within %d s of its power cycle' % limit
+    if sightings is None:
+        return text
+    if sightings.asked_since(prov.mac, prov.since):
+        return text + ': its MAC %s got an address but never fetched ' \
+            'its iPXE script' % prov.mac
+    text += ': its design MAC %s never asked for an address' % (
+        prov.mac or '(none)')
+    strangers = sightings.ignored_since(prov.since)
+    if strangers:
+        shown = ', '.join(strangers[:5])
+        if len(strangers) > 5:
+            shown += ' and %d more' % (len(strangers) - 5)
+        text += '; MACs not in the design did, and got no answer: %s' \
+            % shown
+    return text
 
 
 class BootService:
@@ -86,9 +116,14 @@ class BootService:
         self.site = None
         self.base = None
         self.dnsmasq = None
+        self.sightings = None
         if conf.boot.dnsmasq and conf.boot.design_ref:
+            self.sightings = dhcplog.Sightings()
             self.dnsmasq = dnsmasq.Supervisor(conf.boot.dnsmasq_path,
-                                              conf.boot.run_dir)
+                                              conf.boot.run_dir,
+                                              self.sightings)
+        self.agent = agent_api.AgentAPI(self.registry, self._send)
+        self.started = timeutils.utcnow()
         self.server = None
 
     def _send(self, report):
@@ -125,12 +160,30 @@ class BootService:
             try:
                 design = design_mod.load(item['design_ref'],
                                          policy=self.policy)
-                current.append(provisioning_of(item, design, self.images,
-                                               self.base))
+                prov = provisioning_of(item, design, self.images, self.base)
             except (exception.DrydockException, StopIteration) as exc:
                 LOG.warning('Node %s: no boot data: %s', item['node_name'],
                             getattr(exc, 'message', type(exc).__name__))
+                continue
+            if prov is not None:
+                current.append(prov)
         self.registry.sync(current)
+        self.fail_silent_nodes()
+
+    def fail_silent_nodes(self):
+        """End the nodes that never asked for their iPXE script within
+        ``[boot] netboot_timeout`` of their power cycle."""
+        limit = self.conf.boot.netboot_timeout
+        now = timeutils.utcnow()
+        # A boot service started just now has not watched any node for
+        # that long: its clocks start no earlier than itself.
+        if not limit or (now - self.started).total_seconds() < limit:
+            return
+        for prov in self.registry.not_booted(
+                now - datetime.timedelta(seconds=limit)):
+            message = silence_message(prov, limit, self.sightings)
+            LOG.warning('Node %s: %s', prov.name, message)
+            self.agent.fail(prov, message)
 
     def run(self):
         try:
@@ -142,8 +195,7 @@ class BootService:
                 'boot service: %s' % exc.message)
         self.base = self._base_url(site)
         app = app_mod.BootApp(
-            self.base, self.registry,
-            agent_api.AgentAPI(self.registry, self._send),
+            self.base, self.registry, self.agent,
             files.FileStore(self.conf.boot.files_dir), self.images,
             self.conf.boot.kernel_append)
         self.server = waitress.server.create_server(

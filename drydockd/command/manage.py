@@ -9,6 +9,7 @@
     drydock-manage [--config-file F] ramdisk build [--dest DIR]
                    [--cache DIR] [--kernel-package NAME]
     drydock-manage [--config-file F] boot nginx-config --listen ADDR:PORT
+                   [--whole]
     drydock-manage [--config-file F] broker setup [--work-vhost V]
                    [--api-vhost V] [--password-file ROLE=FILE] ...
     drydock-manage [--config-file F] broker check
@@ -69,6 +70,9 @@ def _parser():
     nginx.add_argument('--listen', required=True, metavar='ADDR:PORT',
                        help='where nodes reach nginx (boot.server and '
                             '[boot] public_port)')
+    nginx.add_argument('--whole', action='store_true',
+                       help='a whole nginx.conf for an nginx of its own '
+                            '(one worker per core), not a server block')
     broker.add_parser(nouns)
     return parser
 
@@ -136,10 +140,9 @@ def _boot(args, conf):
     host = conf.boot.http_host
     if host == '0.0.0.0':
         host = '127.0.0.1'
-    print(nginx.config_text(args.listen, '%s:%d' % (host,
-                                                    conf.boot.http_port),
-                            conf.boot.files_dir, conf.boot.images_dir),
-          end='')
+    write = nginx.whole_config_text if args.whole else nginx.config_text
+    print(write(args.listen, '%s:%d' % (host, conf.boot.http_port),
+                conf.boot.files_dir, conf.boot.images_dir), end='')
     return 0
 
 

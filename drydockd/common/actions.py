@@ -26,6 +26,10 @@ class NodeAction:
         the caller says so (``all_nodes``), never for a missing filter.
     :param steps: the node agent's steps, one history row per node each
         (``drydockd.boot.agent_api.STEPS``).
+    :param agent_needs_boot_mac: only nodes with a ``boot.mac`` in the
+        design are left to their agent (they can boot the deploy
+        ramdisk); the others have the executor's part alone, described
+        by ``effect_without_agent``.
     """
 
     name: str
@@ -37,6 +41,20 @@ class NodeAction:
     effect: str = ''
     whole_site_asked: bool = False
     steps: tuple = ()
+    agent_needs_boot_mac: bool = False
+    effect_without_agent: str = ''
+
+    def uses_agent(self, node):
+        """True if design ``node``'s part ends with its agent."""
+        if not self.awaits_agent:
+            return False
+        return not self.agent_needs_boot_mac or bool(
+            (node.get('boot') or {}).get('mac'))
+
+    def effect_for(self, node):
+        """The dry-run wording for design ``node``."""
+        return self.effect if self.uses_agent(node) or \
+            not self.effect_without_agent else self.effect_without_agent
 
 
 _VIA = ' through its BMC at %(bmc)s'
@@ -58,10 +76,18 @@ NODE_ACTIONS = {a.name: a for a in (
                effect='set PXE boot on %(node)s and power-cycle it' + _VIA
                + ', then wait for its agent\'s inventory',
                whole_site_asked=True, steps=('boot', 'inspect')),
+    # A node that can boot the deploy ramdisk (a boot.mac) has its disks
+    # wiped by the agent, which then powers it off; any other is powered
+    # off through its BMC.
     NodeAction('destroy_nodes', 'remove_nodes', 'remove_nodes_resp',
-               node_status='removing',
-               effect='power off %(node)s' + _VIA
-               + ' and return it to discover', whole_site_asked=True),
+               node_status='removing', awaits_agent=True,
+               agent_needs_boot_mac=True,
+               effect='set PXE boot on %(node)s and power-cycle it' + _VIA
+               + ', then wait for its agent to wipe its disks and power it '
+               'off',
+               effect_without_agent='power off %(node)s' + _VIA
+               + ' and return it to discover', whole_site_asked=True,
+               steps=('boot', 'inspect', 'wipe')),
     NodeAction('power_nodes', 'power', 'power_resp',
                effect='%(power)s %(node)s' + _VIA),
 )}
@@ -93,6 +119,12 @@ AGENT_ACTIONS = tuple(a.name for a in NODE_ACTIONS.values()
 
 
 def awaits_agent(method):
-    """True if the executor ``method`` leaves each node to its agent."""
+    """True if the executor ``method`` leaves nodes to their agents."""
     return any(a.awaits_agent for a in NODE_ACTIONS.values()
                if a.method == method)
+
+
+def of_method(method):
+    """The node action whose work messages call executor ``method``
+    (the first, for ``power``, which no agent action shares)."""
+    return next(a for a in NODE_ACTIONS.values() if a.method == method)

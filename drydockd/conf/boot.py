@@ -32,6 +32,14 @@ opts = [
     cfg.FloatOpt('refresh_interval', default=1.0, min=0.1,
                  help='Seconds between reads of which nodes have agent '
                       'work, and of the design.'),
+    cfg.IntOpt('netboot_timeout', default=600, min=0,
+               help='Seconds from a node\'s power cycle (for provision, '
+                    'inspect or destroy) until it must have fetched its '
+                    'iPXE script; past it the node fails at once, saying '
+                    'whether its design MAC asked for an address and which '
+                    'unknown MACs did, instead of waiting for [manager] '
+                    'provision_timeout. Leave room for the slowest '
+                    'firmware\'s power-on self test. 0: no such deadline.'),
     cfg.BoolOpt('dnsmasq', default=True,
                 help='Run dnsmasq (DHCP, TFTP) as a supervised child.'),
     cfg.StrOpt('dnsmasq_path', default='dnsmasq',

@@ -1,11 +1,20 @@
 """The one DB API: an abstract Connection and the factory for its backend.
 
 Callers (the manager's endpoints and leader duties, the receiver) only
-ever use these methods; only ``drydockd.db.sqlalchemy`` opens sessions.
+ever use these methods; only ``drydockd.db.sqlalchemy`` opens sessions
+(and ``drydockd.db.sqlite_reads`` answers the embedded CLI's commonest
+reads without SQLAlchemy).
 Every method returns plain dicts so results can cross RPC unchanged.
 """
 
 import abc
+
+
+def is_row_id(ident):
+    """True if ``ident`` names a row by its integer id (an int, or ASCII
+    digits), not by its uuid or name."""
+    return isinstance(ident, int) or (str(ident).isascii()
+                                      and str(ident).isdigit())
 
 
 def get_instance(conf):
@@ -42,7 +51,9 @@ class Connection(abc.ABC):
         theirs is open and its parent holds them.
 
         :returns: dicts with node_id, node_name, task (the parent's uuid),
-            action and design_ref, ordered by node id.
+            action, design_ref and since (when the executor handed the
+            node to its agent, right after its power cycle; None before),
+            ordered by node id.
         """
 
     @abc.abstractmethod
@@ -122,7 +133,7 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def get_history_page(self, task_id, limit, marker=None, nodes=None,
                          statuses=None, names=None, include_summary=False,
-                         as_text=False):
+                         layout='rows'):
         """One keyset page of :meth:`get_history`, in the API's form.
 
         :param limit: at most this many rows.
@@ -133,8 +144,10 @@ class Connection(abc.ABC):
         :returns: ``{'columns': [...], 'rows': [[...], ...], 'next':
             marker dict or None}``; values JSON-safe (times as
             ``2026-11-22T10:00:01.123456Z``), ``next`` None on the last
-            page. With ``as_text``, ``rows_json`` (the rows as one JSON
-            text) instead of ``rows``.
+            page. ``layout`` ``json``: ``rows_json``, the rows as one JSON
+            text, instead of ``rows``; ``columns``: ``columns_json``, one
+            JSON text of a list of values per column (in ``columns``
+            order).
         :raises: TaskNotFound.
         """
 

@@ -2,11 +2,11 @@
 
 Alembic is imported only by the functions that migrate: checking that a
 database is current is one query, so the CLI and the daemons start fast.
+SQLAlchemy too is imported where it is used: the embedded CLI reads
+:data:`HEAD` and checks its SQLite file without it (db.sqlite_reads).
 """
 
 import os
-
-import sqlalchemy as sa
 
 from drydockd.common import exception
 from drydockd.common import paths
@@ -42,6 +42,7 @@ def downgrade(url, revision='base'):
 
 def stored_revision(engine):
     """The revision the database records (None: not migrated yet)."""
+    import sqlalchemy as sa
     with engine.connect() as conn:
         if not sa.inspect(conn).has_table('alembic_version'):
             return None

@@ -24,6 +24,7 @@ from sqlalchemy.orm import deferred
 from sqlalchemy.orm import mapped_column
 
 from drydockd.common import redact
+from drydockd.db import history_pages
 
 
 class MaskedRef(types.TypeDecorator):
@@ -183,8 +184,8 @@ Index('uq_deployment_history_task_node_name', DeploymentHistory.task_id,
 # task name. The constants are literals, not parameters, so queries match
 # the index expressions. NOT_STARTED is how both databases store that
 # time (SQLite as text, in SQLAlchemy's format).
-NOT_STARTED = '9999-12-31 23:59:59.999999'
-SYNC_NODE_LENGTH = 65   # node_id holds at most 64 characters
+NOT_STARTED = history_pages.NOT_STARTED
+SYNC_NODE_LENGTH = history_pages.SYNC_NODE_LENGTH   # node_id: 64 at most
 HISTORY_ORDER = (
     func.coalesce(DeploymentHistory.time_start,
                   literal_column("'%s'" % NOT_STARTED)),

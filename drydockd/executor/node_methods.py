@@ -1,5 +1,5 @@
 """The executor's OOB methods: verify_nodes, power, image_provision,
-remove_nodes.
+inspect_nodes, remove_nodes.
 
 The work message names the nodes and the design; each node's BMC address
 and credential are read from the design here, so no password ever rides
@@ -10,7 +10,9 @@ concurrently under the driver's limits (a dead BMC delays only its own
 result), and each node's outcome settles its subtask. ``image_provision``
 ends a node's part at the PXE power cycle: the node's agent reports
 ``provisioned`` to the receiver, and the leader fails the subtask if that
-report misses its deadline.
+report misses its deadline. ``remove_nodes`` does the same for a node
+that can boot the deploy ramdisk (a ``boot.mac``): its agent wipes the
+disks and powers it off; any other node is powered off here.
 """
 
 from concurrent import futures
@@ -55,6 +57,11 @@ def _provision(driver, node, args):
 
 
 def _remove(driver, node, args):
+    if args.get('agent'):
+        driver.set_boot_device(node, base.BOOT_PXE)
+        driver.reboot(node)
+        return 'PXE boot set and power cycled; waiting for the node ' \
+            'agent to wipe the disks', {'power_state': 'on'}
     driver.set_power_state(node, base.POWER_OFF)
     return 'powered off and returned to discover', \
         {'power_state': 'off', 'status': 'discover'}
@@ -123,12 +130,14 @@ class NodeMethods:
         await_agent = None
         if actions.awaits_agent(item['method']):
             await_agent = float(args.get('timeout') or 1800)
-        nodes, infos, missing = self.resolve(args)
+        nodes, infos, missing, agents = self.resolve_for(
+            args, actions.of_method(item['method']))
         for node, reason in missing:
             reporter.node_result(node, False, reason)
         failed = len(missing)
         total = len(nodes) + len(missing)
         workers = min(len(infos), self.driver.max_concurrency) or 1
+        waits = any(agents) and await_agent
         pool = futures.ThreadPoolExecutor(workers, 'oob')
         # Each node's end comes through a queue: futures.wait() over the
         # pending set locks and walks all of it on every wake, which made
@@ -136,8 +145,10 @@ class NodeMethods:
         ended = queue.SimpleQueue()
         try:
             pending = {pool.submit(_unless_halted, control, handler,
-                                   self.driver, info, args): (node, info)
-                       for node, info in zip(nodes, infos)}
+                                   self.driver, info,
+                                   dict(args, agent=agent)):
+                       (node, info, await_agent if agent else None)
+                       for node, info, agent in zip(nodes, infos, agents)}
             for future in pending:
                 future.add_done_callback(ended.put)
             done = len(missing)
@@ -146,19 +157,18 @@ class NodeMethods:
                     future = ended.get(timeout=0.5)
                 except queue.Empty:
                     continue
-                node, info = pending.pop(future)
-                failed += self._report(reporter, node, info, future,
-                                       await_agent)
+                node, info, wait = pending.pop(future)
+                failed += self._report(reporter, node, info, future, wait)
                 done += 1
                 reporter.progress(int(100 * done / total))
-            for node, info in pending.values():
+            for node, info, _ in pending.values():
                 reporter.node_result(node, False, 'node %s: %s' % (
                     info.name, control.aborted))
                 failed += 1
         finally:
             # Never wait here for a BMC call the drain gave up on.
             pool.shutdown(wait=not control.aborted, cancel_futures=True)
-        if await_agent and not control.aborted:
+        if waits and not control.aborted:
             reporter.hand_over(50)
         else:
             reporter.finish('error' if failed else 'ready', 100,
@@ -187,23 +197,29 @@ class NodeMethods:
 
     def resolve(self, args):
         """Match the message's nodes with their OOB data in the design."""
+        return self.resolve_for(args)[:3]
+
+    def resolve_for(self, args, action=None):
+        """``resolve``, and for each node whether its part ends with its
+        agent under node ``action`` (a ``common.actions.NodeAction``)."""
         wanted = args.get('nodes', [])
         try:
             design = design_mod.load(args.get('design_ref'),
                                      policy=self.policy)
         except exception.DrydockException as exc:
-            return [], [], [(n, exc.message) for n in wanted]
+            return [], [], [(n, exc.message) for n in wanted], []
         by_name = {n['name']: n for n in design['nodes']}
-        nodes, infos, missing = [], [], []
+        nodes, infos, missing, agents = [], [], [], []
         for node in wanted:
-            spec = by_name.get(node['name'])
-            if spec is None or not spec.get('oob'):
+            found = by_name.get(node['name'])
+            if found is None or not found.get('oob'):
                 missing.append((node, 'node %s has no OOB entry in the '
                                       'design' % node['name']))
                 continue
             nodes.append(node)
-            infos.append(base.OOBInfo.from_design(spec))
-        return nodes, infos, missing
+            infos.append(base.OOBInfo.from_design(found))
+            agents.append(bool(action and action.uses_agent(found)))
+        return nodes, infos, missing, agents
 
 
 def _unless_halted(control, handler, driver, info, args):

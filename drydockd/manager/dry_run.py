@@ -30,7 +30,8 @@ def _bmc(node):
 
 def effect(action, node, power=None):
     """What ``action`` would do to one design ``node``, in words."""
-    return 'Dry run: would ' + actions.NODE_ACTIONS[action].effect % {
+    wording = actions.NODE_ACTIONS[action].effect_for(node)
+    return 'Dry run: would ' + wording % {
         'node': node['name'], 'bmc': _bmc(node),
         'power': actions.POWER_EFFECTS.get(power, power)}
 

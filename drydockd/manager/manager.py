@@ -7,6 +7,9 @@ expected ones as themselves, anything else as ``InternalError`` with the
 traceback logged here. Nothing here imports oslo.messaging: the RPC
 server (drydockd.api.rpc) adapts the endpoint, and the embedded default
 calls it in-process (drydockd.api.embedded) without the RPC stack.
+The modules behind the methods that write (designs, graphs, node
+actions) are imported by those methods: a CLI process that only reads
+(the embedded default) never loads them.
 
 API version history (the client's docstring repeats it):
 
@@ -19,6 +22,9 @@ API version history (the client's docstring repeats it):
           get_deployment_history takes limit and marker.
     1.5 - get_deployment_history takes page_format ('json': a page's
           rows as one JSON text, ``rows_json``).
+    1.6 - get_deployment_history takes page_format 'columns' (a page as
+          one list of values per column, that JSON text zlib-compressed
+          and base64-encoded, ``columns_z``).
 """
 
 import functools
@@ -28,22 +34,17 @@ from drydockd.common import actions
 from drydockd.common import exception
 from drydockd.common import states
 from drydockd.manager import arguments
-from drydockd.manager import deploy
-from drydockd.manager import node_actions
 from drydockd.manager import rpc_errors
-from drydockd.manager import validation
 from drydockd.manager import views
-from drydockd.site import node_filter as node_filter_mod
-from drydockd.site import policy as policy_mod
 
 LOG = logging.getLogger(__name__)
 
 # NOTE: must be in sync with drydock_client.client.RPC_API_VERSION
-RPC_API_VERSION = '1.5'
+RPC_API_VERSION = '1.6'
 
 MAX_PAGE = 1000
 MAX_HISTORY_PAGE = 10000
-PAGE_FORMATS = ('rows', 'json')
+PAGE_FORMATS = ('rows', 'json', 'columns')
 
 
 def _action(value):
@@ -76,12 +77,17 @@ class ManagerEndpoint:
     @functools.cached_property
     def policy(self):
         """The site's bounds on designs ([site] options)."""
+        from drydockd.site import policy as policy_mod
         return policy_mod.Policy.from_conf(self.conf)
 
     @rpc_errors.api_method
     def create_task(self, context, action, design_ref, node_filter=None,
                     dry_run=False, all_nodes=False):
         """1.0; 1.4 added ``all_nodes`` (see node_actions.check_scope)."""
+        from drydockd.manager import deploy
+        from drydockd.manager import node_actions
+        from drydockd.manager import validation
+        from drydockd.site import node_filter as node_filter_mod
         user = arguments.context_user(context)
         action = _action(action)
         design_ref = arguments.text('design_ref', design_ref,
@@ -137,7 +143,10 @@ class ManagerEndpoint:
         one page of the rows after ``marker`` (the previous page's
         ``next``, or its last row), as ``{columns, rows, next}``. 1.5 added
         ``page_format='json'``: ``rows_json``, the rows as one JSON text
-        that the database wrote and nothing here decodes."""
+        that the database wrote and nothing here decodes. 1.6 added
+        ``page_format='columns'``: ``columns_z``, the page as one list of
+        values per column (a JSON text the database wrote), compressed
+        (see ``views.history_page``)."""
         task_id = arguments.task_id(task_id)
         query = {
             'nodes': arguments.text_list('nodes', nodes, ints=True,
@@ -147,21 +156,22 @@ class ManagerEndpoint:
             'names': arguments.text_list('tasks_names', tasks_names),
             'include_summary': arguments.flag('include_summary',
                                               include_summary)}
-        as_text = page_format is not None and arguments.choice(
-            'page_format', page_format, PAGE_FORMATS) == 'json'
-        if limit is None and marker is None and not as_text:
+        layout = 'rows' if page_format is None else arguments.choice(
+            'page_format', page_format, PAGE_FORMATS)
+        if limit is None and marker is None and layout == 'rows':
             return [views.history_row(r, self._max_output)
                     for r in self.db.get_history(task_id, **query)]
         return views.history_page(self.db.get_history_page(
             task_id, arguments.page_limit(
                 'limit', MAX_HISTORY_PAGE if limit is None else limit,
                 MAX_HISTORY_PAGE),
-            marker=arguments.history_marker(marker), as_text=as_text,
+            marker=arguments.history_marker(marker), layout=layout,
             **query), self._max_output)
 
     @rpc_errors.api_method
     def stop_task(self, context, task_id):
         """1.1: stop a task (terminating, then terminated)."""
+        from drydockd.manager import deploy
         return self._document(deploy.stop(
             self.db, self.publisher, arguments.task_ident(task_id),
             arguments.context_user(context)))
@@ -182,6 +192,7 @@ class ManagerEndpoint:
     def set_node_power(self, context, node_id, power, dry_run=False):
         """1.2: power on/off/cycle/status one node; returns the task.
         1.4 added ``dry_run``."""
+        from drydockd.manager import node_actions
         user = arguments.context_user(context)
         power = arguments.choice('power', power, actions.POWER_CHOICES)
         dry_run = arguments.flag('dry_run', dry_run)

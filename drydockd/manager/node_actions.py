@@ -78,7 +78,8 @@ def start(db, publisher, conf, action, design_ref, node_filter_doc,
         {'action': action, 'design_ref': design_ref,
          'node_filter': node_filter_doc, 'created_by': created_by},
         [n['id'] for n in nodes], node_status=spec.node_status,
-        history=[(str(n['id']), step) for n in nodes for step in spec.steps],
+        history=[(str(n['id']), step) for n in nodes if spec.uses_agent(n)
+                 for step in spec.steps],
         subtasks=True)
     with deploy.ending_on_failure(db, publisher, task):
         task = db.get_task(task['id'])

@@ -5,9 +5,11 @@ history ``custom`` and ``summary``) are cut to ``limit`` characters
 (manager.caps).
 """
 
+import base64
 import functools
 import json
 import re
+import zlib
 
 from drydockd.manager import caps
 from drydockd.messaging.schemas import format_time
@@ -72,24 +74,39 @@ def history_row(row, limit):
 
 def history_page(page, limit):
     """A page of rows as lists (``custom``, then ``summary`` when asked,
-    are the columns from the sixth on), or as the JSON text the database
-    wrote (``rows_json``, RPC 1.5).
+    are the columns from the sixth on), as the JSON text the database
+    wrote (``rows_json``, RPC 1.5), or as the columnar JSON text the
+    database wrote, compressed (``columns_z``, RPC 1.6).
 
-    The text is passed on untouched unless it may hold a string longer
+    A text is passed on untouched unless it may hold a string longer
     than ``limit``: a quote followed by ``limit`` characters without one,
     or an escaped quote anywhere (C-speed scans, about 12 ms for a 2.4 MB
     page of 10,000 rows). Only then is it decoded, cut and encoded again.
+
+    ``columns_z`` is zlib (level 1) of the UTF-8 text, in base64: about a
+    tenth of the text, and base64 has nothing JSON escapes, so the
+    messaging layer's two JSON encodings of a reply (and the reader's two
+    decodings) no longer copy and escape every quote of every row.
     """
     if 'rows_json' in page:
-        text = page['rows_json']
-        if len(text) > limit and ('\\"' in text or
-                                  _long_string(limit).search(text)):
-            rows = json.loads(text)
-            _bound_rows(rows, limit)
-            page['rows_json'] = json.dumps(rows)
-        return page
-    _bound_rows(page['rows'], limit)
+        page['rows_json'] = _bounded_text(page['rows_json'], limit,
+                                          _bound_rows)
+    elif 'columns_json' in page:
+        text = _bounded_text(page.pop('columns_json'), limit, _bound_columns)
+        page['columns_z'] = base64.b64encode(
+            zlib.compress(text.encode(), 1)).decode('ascii')
+    else:
+        _bound_rows(page['rows'], limit)
     return page
+
+
+def _bounded_text(text, limit, bound):
+    if len(text) > limit and ('\\"' in text or
+                              _long_string(limit).search(text)):
+        decoded = json.loads(text)
+        bound(decoded, limit)
+        return json.dumps(decoded)
+    return text
 
 
 @functools.lru_cache(maxsize=4)
@@ -102,6 +119,11 @@ def _long_string(limit):
 def _bound_rows(rows, limit):
     for row in rows:
         row[5:] = [caps.bound(value, limit) for value in row[5:]]
+
+
+def _bound_columns(columns, limit):
+    for values in columns[5:]:
+        values[:] = [caps.bound(value, limit) for value in values]
 
 
 def node(node_row, limit):

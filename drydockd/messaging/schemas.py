@@ -11,8 +11,6 @@ import json
 import os
 import re
 
-import fastjsonschema
-
 from drydockd.common import actions
 from drydockd.common import exception
 from drydockd.common import timeutils
@@ -186,7 +184,9 @@ def decode_body(body, max_bytes):
 
 
 def _validator(name):
-    """Compile a JSON Schema of docs/protocol.md once (fastjsonschema)."""
+    """Compile a JSON Schema of docs/protocol.md once (fastjsonschema,
+    imported here: reading times and formats needs none of it)."""
+    import fastjsonschema
     path = os.path.join(os.path.dirname(__file__), 'jsonschema', name)
     with open(path) as f:
         return fastjsonschema.compile(json.load(f))
@@ -206,6 +206,7 @@ def load_validators():
 def _check(name, item):
     load_validators()
     validator = _VALIDATORS[name]
+    import fastjsonschema
     try:
         validator(item)
     except fastjsonschema.JsonSchemaException as exc:

@@ -41,7 +41,6 @@ import time
 
 from pyghmi import exceptions as pyghmi_exc
 from pyghmi.ipmi import command as ipmi_command
-import tenacity
 
 from drydockd.common import exception
 from drydockd.oob import base
@@ -78,20 +77,6 @@ def _start_pyghmi():
                                               daemon=True)
             keeper.start()
             _housekeeper.append(keeper)
-
-
-def _bmc_lock(node):
-    return bounds.bmc_lock('ipmi', node.address, node.port)
-
-
-class _Failure(Exception):
-    """One failed try; ``kind`` is ``noanswer``, ``overrun`` or ``error``."""
-
-    def __init__(self, kind, detail, elapsed):
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
-        self.elapsed = elapsed
 
 
 # (address, port, account, credential) -> logged-in Command, least
@@ -171,34 +156,16 @@ def _control(cmd, action):
                      data=(_CONTROL[action],))
 
 
-class _NotReached(Exception):
-    """The BMC took the command but the state did not follow in time."""
-
-
 def _wait_power(cmd, target, deadline, interval):
     """Poll the power state until ``target``; bounded by ``deadline``."""
     while _read_power(cmd) != target:
         if time.monotonic() + interval >= deadline:
-            raise _NotReached(f'power did not turn {target}')
+            raise bounds.NotReached(f'power did not turn {target}')
         time.sleep(interval)
 
 
-def _scrub(text, node):
-    """``text`` without the node's credential, whatever produced it."""
-    if node.credential:
-        text = text.replace(node.credential, '***')
-    return text
-
-
-def _log_retry(retry_state):
-    node, what = retry_state.args[:2]
-    LOG.warning('BMC of node %s: %s failed on try %d (%s); next try in '
-                '%.1fs', node.name, what, retry_state.attempt_number,
-                retry_state.outcome.exception().detail,
-                retry_state.upcoming_sleep)
-
-
-class IPMIDriver(base.PowerInterface, base.ManagementInterface):
+class IPMIDriver(bounds.RetriedCalls, base.PowerInterface,
+                 base.ManagementInterface):
     """Power and management of nodes through their BMCs over IPMI 2.0.
 
     :param conf: an oslo.config ``ConfigOpts`` with the ``[ipmi]`` group
@@ -210,18 +177,11 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
     def __init__(self, conf):
         opts = conf.ipmi
         self.timeout = opts.command_timeout
-        self.retries = opts.retries
-        self.retry_backoff = opts.retry_backoff
         self.max_concurrency = opts.max_concurrency
         self.poll_interval = opts.status_poll_interval
         # Sessions kept for reuse (0: every call logs out).
         self.keep = opts.max_kept_sessions if opts.reuse_sessions else 0
-        # One controller for all calls: its state is per thread.
-        self._retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.retries),
-            wait=tenacity.wait_exponential(multiplier=self.retry_backoff),
-            retry=tenacity.retry_if_exception_type(_Failure),
-            before_sleep=_log_retry, reraise=True)
+        self._set_retries(opts.retries, opts.retry_backoff)
         _SLOTS.set_limit(self.max_concurrency)
         _start_pyghmi()
 
@@ -265,20 +225,13 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
                    cmd.set_bootdev(_BOOT_TO_PYGHMI[device],
                                    persist=persistent))
 
-    def _call(self, node, what, operation):
-        """Run ``operation(cmd, deadline)`` in a session, with retries."""
-        LOG.debug('BMC of node %s (%s port %s): %s', node.name, node.address,
-                  node.port, what)
-        with _bmc_lock(node):
-            try:
-                return self._retrying(self._attempt, node, what, operation)
-            except _Failure as failure:
-                error = self._final_error(node, what, failure)
-        LOG.warning('%s', error)
-        raise error
+    @staticmethod
+    def _lock_key(node):
+        return ('ipmi', node.address, node.port)
 
     def _attempt(self, node, what, operation):
-        """One try: a session within the time limit, or a ``_Failure``."""
+        """One try of ``operation(cmd, deadline)``: a session within the
+        time limit, or a :class:`bounds.Failure`."""
         started = time.monotonic()
         kind = None
         held = []
@@ -296,18 +249,18 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
                 for cmd in held:
                     pyghmi_compat.drop_session(cmd)
                 detail = f'no result within {self.timeout}s'
-            except _NotReached as exc:
+            except bounds.NotReached as exc:
                 detail = str(exc)
             except Exception as exc:  # noqa: BLE001 - pyghmi's own bugs: retry
                 kind = 'error'
-                detail = _scrub(f'{type(exc).__name__}: {exc}', node)
+                detail = bounds.scrub(f'{type(exc).__name__}: {exc}', node)
                 LOG.debug('BMC of node %s: %s raised %s', node.name, what,
                           type(exc).__name__)
         if kind is None:
             answered = pyghmi_compat.answered_since(node.address, node.port,
                                                     started)
             kind = 'overrun' if answered else 'noanswer'
-        raise _Failure(kind, detail, time.monotonic() - started)
+        raise bounds.Failure(kind, detail, time.monotonic() - started)
 
     @staticmethod
     def _ipmi_error(node, exc):
@@ -317,17 +270,9 @@ class IPMIDriver(base.PowerInterface, base.ManagementInterface):
         if any(text in str(error) for text in _AUTH_ERRORS):
             raise exception.OOBAuthFailed(node=node.name) from None
         if error not in _NO_ANSWER:
-            raise exception.OOBError(node=node.name,
-                                     reason=_scrub(str(error), node)) from None
+            reason = bounds.scrub(str(error), node)
+            raise exception.OOBError(node=node.name, reason=reason) from None
         return 'no usable answer'
-
-    def _final_error(self, node, what, failure):
-        if failure.kind == 'noanswer':
-            return exception.OOBUnreachable(node=node.name, tries=self.retries)
-        if failure.kind == 'overrun':
-            return exception.OOBTimeout(node=node.name, operation=what,
-                                        timeout=round(failure.elapsed, 1))
-        return exception.OOBError(node=node.name, reason=failure.detail)
 
 
 IPMIManagement = IPMIDriver

@@ -9,9 +9,10 @@ applied more than once, and each one is listed in :data:`FIXES` so that
 tests can turn them on one at a time to show that each is needed.
 
 The four known bugs (lock order, receive race, server cipher suites,
-server sessionless retransmit) are here, and four more found while
+server sessionless retransmit) are here, and five more found while
 building the driver and simulator (stale login entries, lost wakeups, a
-spinning Housekeeper, O(sockets) receives). None is fixed upstream in
+spinning Housekeeper, O(sockets) receives, an IO thread killed by a
+closed socket). None is fixed upstream in
 pyghmi 1.6.19. Each docstring says what to check before that fix is
 dropped; when all go, this module goes too. Check with
 ``tests/unit/oob/test_pyghmi_compat.py``: it runs every
@@ -23,11 +24,13 @@ BMC call, so a call that hangs for a reason not known here fails with
 """
 
 import logging
+import os
 import select
 import socket
 import struct
 import threading
 import time
+import types
 
 from pyghmi.ipmi import command
 from pyghmi.ipmi.private import serversession
@@ -430,6 +433,48 @@ def fix_receive_ready_only():
     session._io_graball = _io_graball
 
 
+def _is_closed(sock):
+    try:
+        os.fstat(sock.fileno())
+    except (OSError, ValueError):
+        return True
+    return False
+
+
+def _select_open(rlist, wlist, xlist, timeout=None):
+    """``select.select`` for pyghmi's IO thread: sockets closed under it
+    leave ``rlist`` (pyghmi's own ``iosockets``) instead of raising."""
+    try:
+        return select.select(rlist, wlist, xlist, timeout)
+    except (OSError, ValueError):
+        closed = [sock for sock in list(rlist) if _is_closed(sock)]
+        if not closed:
+            raise
+        for sock in closed:
+            if sock in rlist:
+                rlist.remove(sock)
+        LOG.debug('Dropped %d closed sockets from pyghmi\'s IO loop',
+                  len(closed))
+        return [], [], []
+
+
+def fix_closed_socket():
+    """Keep pyghmi's IO thread alive when one of its sockets is closed.
+
+    pyghmi bug: the IO thread ``select()``s on every socket in
+    ``iosockets`` and nothing catches an error there. A socket closed
+    while it is still listed (a simulated BMC stopping while the thread
+    was between building its list and the system call) raises EBADF; the
+    thread dies, and every later call in the process waits for ever for
+    an answer nobody reads (seen as "did not answer" from every BMC, in
+    a test process that had stopped a simulated fleet earlier). Here the
+    closed socket is dropped from the list and the loop goes on.
+
+    Drop it when pyghmi's IO loop survives a closed socket.
+    """
+    session.select = types.SimpleNamespace(select=_select_open)
+
+
 _heard = {}  # peer address as pyghmi sees it: time.monotonic() of last packet
 _tracking = []
 
@@ -490,9 +535,10 @@ FIXES = {
     'server_cipher_suites': fix_server_cipher_suites,
     'server_sessionless_retransmit': fix_server_sessionless_retransmit,
     'receive_ready_only': fix_receive_ready_only,
+    'closed_socket': fix_closed_socket,
 }
 CLIENT_FIXES = ('lock_order', 'receive_race', 'stale_login_entries',
-                'lost_wakeup', 'housekeeper_spin')
+                'lost_wakeup', 'housekeeper_spin', 'closed_socket')
 #: A simulator process runs pyghmi's client IO machinery too.
 SERVER_FIXES = CLIENT_FIXES + ('server_cipher_suites',
                                'server_sessionless_retransmit',
@@ -507,6 +553,7 @@ INTERNALS = {
     serversession: ('ServerSession._handle_ipmi_packet',
                     'ServerSession.create_open_session_response'),
     session: ('KEEPALIVE_SESSIONS', 'WAITING_SESSIONS', '_io_graball',
+              'select',
               '_io_recvfrom', '_io_wait', 'iosockets', 'Session.__init__',
               'Session.awaitresponse', 'Session.process_pktqueue',
               'Session.onlogon', 'Session._mark_broken',

@@ -39,7 +39,6 @@ import requests
 import sushy
 from sushy import auth as sushy_auth
 from sushy import exceptions as sushy_exc
-import tenacity
 
 from drydockd.common import exception
 from drydockd.oob import base
@@ -63,26 +62,6 @@ _FROM_BOOT = {value: key for key, value in _TO_BOOT.items()}
 _SYSTEMS = '/redfish/v1/Systems/'
 
 
-class _Failure(Exception):
-    """One failed try; ``kind`` is ``noanswer``, ``overrun`` or ``error``."""
-
-    def __init__(self, kind, detail, elapsed):
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
-        self.elapsed = elapsed
-
-
-class _NotReached(Exception):
-    """The BMC took the request but the state did not follow in time."""
-
-
-def _scrub(text, node):
-    if node.credential:
-        text = text.replace(node.credential, '***')
-    return text
-
-
 def _tls_reason(error):
     """The part of an SSL error an operator acts on."""
     text = str(error)
@@ -104,15 +83,8 @@ def _system_path(node):
     return _SYSTEMS + node.system
 
 
-def _log_retry(retry_state):
-    node, what = retry_state.args[:2]
-    LOG.warning('BMC of node %s: %s failed on try %d (%s); next try in '
-                '%.1fs', node.name, what, retry_state.attempt_number,
-                retry_state.outcome.exception().detail,
-                retry_state.upcoming_sleep)
-
-
-class RedfishDriver(base.PowerInterface, base.ManagementInterface):
+class RedfishDriver(bounds.RetriedCalls, base.PowerInterface,
+                    base.ManagementInterface):
     """Power and management of nodes through Redfish services.
 
     :param conf: an oslo.config ``ConfigOpts`` with ``[redfish]``
@@ -125,15 +97,10 @@ class RedfishDriver(base.PowerInterface, base.ManagementInterface):
         opts = conf.redfish
         self.timeout = opts.command_timeout
         self.connect_timeout = min(opts.connect_timeout, opts.command_timeout)
-        self.retries = opts.retries
         self.max_concurrency = opts.max_concurrency
         self.poll_interval = opts.status_poll_interval
         self._auth = _AUTH[opts.auth_type]
-        self._retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.retries),
-            wait=tenacity.wait_exponential(multiplier=opts.retry_backoff),
-            retry=tenacity.retry_if_exception_type(_Failure),
-            before_sleep=_log_retry, reraise=True)
+        self._set_retries(opts.retries, opts.retry_backoff)
         self._roots = {}
         self._roots_lock = threading.Lock()
         _SLOTS.set_limit(self.max_concurrency)
@@ -192,23 +159,16 @@ class RedfishDriver(base.PowerInterface, base.ManagementInterface):
             if system.power_state == _EXACT_POWER[target]:
                 return
             if time.monotonic() + self.poll_interval >= deadline:
-                raise _NotReached(f'power did not turn {target}')
+                raise bounds.NotReached(f'power did not turn {target}')
             time.sleep(self.poll_interval)
 
-    def _call(self, node, what, operation):
-        """Run ``operation(system, deadline)`` with retries and bounds."""
-        LOG.debug('BMC of node %s (%s system %s): %s', node.name,
-                  node.address, node.system or '-', what)
-        with bounds.bmc_lock('redfish', node.address, node.system):
-            try:
-                return self._retrying(self._attempt, node, what, operation)
-            except _Failure as failure:
-                error = self._final_error(node, what, failure)
-        LOG.warning('%s', error)
-        raise error
+    @staticmethod
+    def _lock_key(node):
+        return ('redfish', node.address, node.system or '-')
 
     def _attempt(self, node, what, operation):
-        """One try within the time limit, or a ``_Failure``."""
+        """One try of ``operation(system, deadline)`` within the time
+        limit, or a :class:`bounds.Failure`."""
         started = time.monotonic()
         answered = []
         with _SLOTS:
@@ -219,7 +179,7 @@ class RedfishDriver(base.PowerInterface, base.ManagementInterface):
                     self.timeout, f'redfish-{node.name}')
             except bounds.Overrun:
                 kind, detail = 'overrun', f'no result within {self.timeout}s'
-            except _NotReached as exc:
+            except bounds.NotReached as exc:
                 kind, detail = 'overrun', str(exc)
             except sushy_exc.AccessError:
                 self._forget(node)
@@ -232,22 +192,22 @@ class RedfishDriver(base.PowerInterface, base.ManagementInterface):
                 kind, detail = self._connection_failure(node, exc)
             except sushy_exc.ServerSideError as exc:
                 kind = 'error'
-                detail = _scrub(f'HTTP {exc.status_code}: '
+                detail = bounds.scrub(f'HTTP {exc.status_code}: '
                                 f'{exc.detail or "server error"}', node)
             except sushy_exc.HTTPError as exc:
-                raise exception.OOBError(node=node.name, reason=_scrub(
+                raise exception.OOBError(node=node.name, reason=bounds.scrub(
                     f'HTTP {exc.status_code}: {exc.detail or exc.code}',
                     node)) from None
             except sushy_exc.SushyError as exc:
                 raise exception.OOBError(
                     node=node.name,
-                    reason=_scrub(str(exc.message), node)) from None
+                    reason=bounds.scrub(str(exc.message), node)) from None
             except Exception as exc:  # noqa: BLE001 - sushy's own bugs: retry
                 kind = 'error'
-                detail = _scrub(f'{type(exc).__name__}: {exc}', node)
+                detail = bounds.scrub(f'{type(exc).__name__}: {exc}', node)
         if kind != 'error':
             kind = 'overrun' if answered else 'noanswer'
-        raise _Failure(kind, detail, time.monotonic() - started)
+        raise bounds.Failure(kind, detail, time.monotonic() - started)
 
     def _on_system(self, node, operation, deadline, answered):
         system = self._root(node).get_system(_system_path(node))
@@ -266,14 +226,6 @@ class RedfishDriver(base.PowerInterface, base.ManagementInterface):
         if isinstance(cause, requests.exceptions.ReadTimeout):
             return 'noanswer', 'no HTTP answer in time'
         return 'noanswer', 'connection failed: %s' % type(cause).__name__
-
-    def _final_error(self, node, what, failure):
-        if failure.kind == 'noanswer':
-            return exception.OOBUnreachable(node=node.name, tries=self.retries)
-        if failure.kind == 'overrun':
-            return exception.OOBTimeout(node=node.name, operation=what,
-                                        timeout=round(failure.elapsed, 1))
-        return exception.OOBError(node=node.name, reason=failure.detail)
 
     # -- sushy roots, one per BMC and account ------------------------------
 

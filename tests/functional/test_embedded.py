@@ -5,6 +5,9 @@ endpoints in its own process.
 """
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
@@ -63,6 +66,39 @@ def test_deploy_and_history_filters(aio):
                                  'json').stdout)
     nodes = {r['node_id'] for r in everything}
     assert nodes == {str(i) for i in range(1, 9)} | {'master', 'null'}
+
+
+# Runs drydock2 in-process, then says whether SQLAlchemy got imported.
+PROBE = """
+import sys
+from drydock_client.cli import shell
+code = shell.main(sys.argv[1:])
+print('sqlalchemy imported: %s' % ('sqlalchemy' in sys.modules))
+sys.exit(code)
+"""
+
+
+def _imports_sqlalchemy(config, *args):
+    env = dict(os.environ)
+    env.pop('DRYDOCK_CONFIG', None)
+    env.pop('DRYDOCK_TRANSPORT_URL', None)
+    probe = subprocess.run([sys.executable, '-c', PROBE, '--config-file',
+                            config] + list(args), capture_output=True,
+                           text=True, timeout=120, env=env)
+    assert probe.returncode == 0, probe.stderr
+    return probe.stdout.splitlines()[-1] == 'sqlalchemy imported: True'
+
+
+def test_the_commonest_reads_import_no_sqlalchemy(aio):
+    """``task show`` and ``task history show`` read the SQLite file with
+    sqlite3 (db.sqlite_reads): importing SQLAlchemy would cost more than
+    the read (issue 11). Other commands load the backend."""
+    result, _ = _deploy(aio, conftest.DEMO_SITE)
+    assert result.returncode == 0, result.stderr
+    assert not _imports_sqlalchemy(aio, 'task', 'show', '1')
+    assert not _imports_sqlalchemy(aio, 'task', 'history', 'show', '1',
+                                   '--nodes', '5,6', '-f', 'json')
+    assert _imports_sqlalchemy(aio, 'task', 'list')
 
 
 def test_history_errors(aio):

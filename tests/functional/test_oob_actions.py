@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 import conftest
+import mixed_site
 from drydockd.fakebmc import calllog
 from drydockd.fakebmc import fleet
 
@@ -26,7 +27,7 @@ class Site:
     """A fakebmc fleet plus an all-in-one daemon over its design."""
 
     def __init__(self, tmp_path, daemons, count, faults=(), debug=False,
-                 provision_timeout=8, fleet_args=(), **overrides):
+                 provision_timeout=60, fleet_args=(), **overrides):
         self.tmp = tmp_path
         groups = {'DEFAULT': {'state_path': tmp_path, 'debug': debug},
                   'executor': {'report_interval': 0.05,
@@ -73,15 +74,7 @@ class Site:
     def run_task(self, action, *filters, timeout=60, design=None):
         task = self.json('task', 'create', action, '--design-ref',
                          design or self.design, *filters)
-        return self.wait(task, timeout)
-
-    def wait(self, task, timeout=60):
-        deadline = time.monotonic() + timeout
-        while task['status'] not in ('complete', 'terminated'):
-            assert time.monotonic() < deadline, task
-            time.sleep(0.2)
-            task = self.json('task', 'show', str(task['id']))
-        return task
+        return conftest.wait_task(self.config, task['id'], timeout)
 
     def subtasks(self, task_id):
         """``{node name: (status, result)}`` of a task's subtasks, read
@@ -138,7 +131,7 @@ def test_provision_twenty_nodes(make_site):
 
 def test_faulty_nodes_end_in_clear_errors(make_site):
     site = make_site(6, faults=['node01:wrongpass', 'node02:unbound',
-                                'node03:neverboots'], provision_timeout=4)
+                                'node03:neverboots'], provision_timeout=15)
     task = site.run_task('provision_nodes', '--all-nodes')
     assert task['result']['status'] == 'partial_success', task['result']
     messages = _node_messages(task)
@@ -222,16 +215,7 @@ def test_no_password_anywhere(make_site, tmp_path):
 
 
 # A graph whose every task would reach a node or its BMC.
-POWER_GRAPH = [
-    {'id': 'prepare', 'type': 'shell', 'roles': ['*'],
-     'parameters': {'command': 'prepare', 'duration': 0.1}},
-    {'id': 'reboot_node', 'type': 'reboot', 'roles': ['*'],
-     'requires': ['prepare']},
-    {'id': 'power_down', 'type': 'power_off', 'roles': ['*'],
-     'requires': ['reboot_node']},
-    {'id': 'power_up', 'type': 'power_on', 'roles': ['*'],
-     'requires': ['power_down']},
-]
+POWER_GRAPH = mixed_site.GRAPH
 
 
 def test_dry_run_of_every_action_touches_no_bmc(make_site, tmp_path):
@@ -375,3 +359,33 @@ def test_a_long_bmc_wait_keeps_its_task_alive(make_site):
     assert time.monotonic() - started > 2 * 2, 'the BMC was not slow'
     assert task['result']['status'] == 'success', task['result']
     assert 'stopped reporting' not in json.dumps(task)
+
+
+def test_destroy_leaves_netbooting_nodes_to_their_agent(make_site):
+    """node01 has a boot.mac: destroy_nodes sets PXE and power-cycles it
+    and waits for its agent's wipe (none runs here, and the simulator's
+    "provisioned" does not count, so it fails at the deadline); node02
+    has none and is powered off through its BMC at once."""
+    site = make_site(2, provision_timeout=6)
+    design = yaml.safe_load(open(site.design))
+    design['nodes'][0]['boot'] = {'mac': '52:54:00:12:00:01'}
+    with open(site.design, 'w') as out:
+        yaml.safe_dump(design, out)
+    assert site.run_task('prepare_nodes',
+                         '--all-nodes')['result']['status'] == 'success'
+    task = site.run_task('destroy_nodes', '--all-nodes', timeout=90)
+    messages = _node_messages(task)
+    assert messages['node02']['message'] == \
+        'powered off and returned to discover'
+    assert 'node01 did not report back' in messages['node01']['message']
+    assert messages['node01']['error'] and not messages['node02']['error']
+    rows = site.json('task', 'history', 'show', str(task['id']))
+    assert {(r['node_id'], r['task_name']) for r in rows} == {
+        ('1', 'boot'), ('1', 'inspect'), ('1', 'wipe')}
+    nodes = {n['name']: n for n in site.json('node', 'list')}
+    assert (nodes['node02']['status'], nodes['node02']['power_state']) == (
+        'discover', 'off')
+    assert nodes['node01']['status'] == 'error'
+    fleet_log = site.fleet_log.read_text()
+    assert 'node01' in fleet_log and 'Node node01 reported provisioned' in \
+        fleet_log, 'node01 was never network-booted'

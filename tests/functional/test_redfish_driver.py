@@ -1,6 +1,6 @@
 """The Redfish driver against sushy-tools' emulator on loopback.
 
-The emulator's fake systems apply a reset 1-11 s after it is asked for,
+The emulator's fake systems apply a reset 1-3 s after it is asked for,
 so power changes here take seconds; every node works concurrently.
 """
 
@@ -11,8 +11,8 @@ import socket
 import threading
 
 import pytest
-from oslo_config import cfg
 
+import fakebmc_fixtures as fx
 import redfish_fixtures as rf
 from drydockd.common import exception
 from drydockd.conf import redfish as redfish_conf
@@ -23,12 +23,7 @@ POWER_WAIT = 20
 
 
 def make_conf(**redfish):
-    conf = cfg.ConfigOpts()
-    redfish_conf.register_opts(conf)
-    conf([])
-    for key, value in redfish.items():
-        conf.set_override(key, value, 'redfish')
-    return conf
+    return fx.group_conf(redfish_conf, 'redfish', **redfish)
 
 
 def info(emulator, uuid, name='node01', **overrides):

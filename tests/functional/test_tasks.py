@@ -65,7 +65,7 @@ def test_task_document_matches_schema(aio):
 
 def test_busy_nodes_refused_then_stop_and_delete(aio, tmp_path):
     first = _json(aio, 'task', 'create', 'deploy_nodes', '--design-ref',
-                  _slow_site(tmp_path, 3.0), '--nodes', '5,6,7')
+                  _slow_site(tmp_path, 10.0), '--nodes', '5,6,7')
     _wait_status(aio, first['id'], ('running',))
     clash = conftest.drydock2(aio, 'task', 'create', 'deploy_nodes',
                               '--design-ref', conftest.DEMO_SITE,
@@ -167,10 +167,10 @@ def test_dry_run_prints_the_graph_and_touches_no_node(aio):
 
 
 def test_history_of_more_than_a_page_is_one_json_document(aio, tmp_path):
-    """The CLI fetches every page (5,000 rows each) and prints one
+    """The CLI fetches every page (10,000 rows each) and prints one
     document, in the history's order."""
-    design = {'nodes': [{'id': i, 'name': 'n%03d' % i, 'roles': ['r']}
-                        for i in range(1, 641)],
+    design = {'nodes': [{'id': i, 'name': 'n%04d' % i, 'roles': ['r']}
+                        for i in range(1, 1281)],
               'deployment_tasks': [
                   {'id': 'task%d' % t, 'type': 'shell', 'roles': ['r'],
                    'requires': ['task%d' % (t - 1)] if t else [],
@@ -180,7 +180,7 @@ def test_history_of_more_than_a_page_is_one_json_document(aio, tmp_path):
     task = _json(aio, 'task', 'create', 'deploy_nodes', '--design-ref',
                  str(path), '--dry-run', '--wait')
     rows = _json(aio, 'task', 'history', 'show', str(task['id']))
-    assert len(rows) == 640 * 8 > client_lib.HISTORY_PAGE
+    assert len(rows) == 1280 * 8 > client_lib.HISTORY_PAGE
     keys = [(int(r['node_id']), r['task_name']) for r in rows]
     assert len(set(keys)) == len(keys)
     assert {r['status'] for r in rows} == {'skipped'}

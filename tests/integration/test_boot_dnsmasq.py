@@ -1,8 +1,10 @@
 """drydock's dnsmasq, running inside a network namespace the test makes:
-known MACs get their reservation, unknown ones no answer; a new MAC in
-the design is a reload, a new network a restart, a dead dnsmasq is
-started again."""
+known MACs get their reservation, unknown ones no answer (and the
+supervisor's sightings say which asked); a new MAC in the design is a
+reload, a new network a restart, a dead dnsmasq is started again; and
+the boot unit's capabilities are all dnsmasq needs, without root."""
 
+import datetime
 import os
 import shutil
 import subprocess
@@ -10,7 +12,9 @@ import time
 
 import pytest
 
+import conftest
 from drydockd.boot import dnsmasq
+from drydockd.common import timeutils
 import netns_support
 import qemu_support
 
@@ -26,20 +30,41 @@ def _design(extra_nodes=(), server='10.77.0.1'):
     return {'boot': {'server': server}, 'nodes': nodes + list(extra_nodes)}
 
 
+def _unit_capabilities():
+    """The capabilities drydock-boot.service gives (setpriv's spelling)."""
+    path = os.path.join(conftest.ROOT, 'systemd', 'drydock-boot.service')
+    for line in open(path).read().splitlines():
+        if line.startswith('AmbientCapabilities='):
+            return ','.join('+' + cap.lower().removeprefix('cap_')
+                            for cap in line.split('=', 1)[1].split())
+    raise AssertionError('no AmbientCapabilities in %s' % path)
+
+
 @pytest.fixture
-def lab(tmp_path):
+def lab(tmp_path, request):
+    """The lab; with the parameter ``unprivileged`` (indirect), dnsmasq
+    runs as nobody with the boot unit's capabilities only, as systemd
+    runs it."""
     lab = netns_support.Lab()
     script = tmp_path / 'udhcpc.sh'
     script.write_text(SCRIPT)
     script.chmod(0o755)
     lab.script = str(script)
-    # dnsmasq runs inside the lab, so its program is wrapped.
-    wrapper = tmp_path / 'dnsmasq-in-lab'
-    wrapper.write_text('#!/bin/sh\nexec ip netns exec %s dnsmasq "$@"\n'
-                       % lab.ns)
-    wrapper.chmod(0o755)
     # dnsmasq reads its hosts file as nobody: a directory all can reach.
     run_dir = '/tmp/%s-run' % lab.ns
+    as_user = ''
+    if getattr(request, 'param', None) == 'unprivileged':
+        caps = _unit_capabilities()
+        as_user = ('setpriv --reuid=nobody --regid=nogroup --clear-groups '
+                   '--inh-caps=%s --ambient-caps=%s ' % (caps, caps))
+        # The unit's RuntimeDirectory is the service user's own.
+        os.makedirs(run_dir, mode=0o755)
+        shutil.chown(run_dir, 'nobody', 'nogroup')
+    # dnsmasq runs inside the lab, so its program is wrapped.
+    wrapper = tmp_path / 'dnsmasq-in-lab'
+    wrapper.write_text('#!/bin/sh\nexec ip netns exec %s %sdnsmasq "$@"\n'
+                       % (lab.ns, as_user))
+    wrapper.chmod(0o755)
     sup = dnsmasq.Supervisor(str(wrapper), run_dir)
     lab.sup = sup
     try:
@@ -76,10 +101,34 @@ def _wait_listening(lab):
 
 
 def test_known_mac_gets_its_reservation_unknown_gets_nothing(lab, tmp_path):
+    before = timeutils.utcnow() - datetime.timedelta(seconds=1)
     _apply(lab, _design())
     _wait_listening(lab)
     assert _lease(lab, tmp_path, '52:54:00:77:00:01') == '10.77.0.11'
     assert _lease(lab, tmp_path, '52:54:00:77:00:99', tries=3) is None
+    # What dnsmasq's log told the supervisor: who asked, who was ignored.
+    seen = lab.sup.sightings
+    qemu_support.wait_for(lambda: seen.ignored_since(before), 5,
+                          'the unknown MAC in the sightings')
+    assert seen.ignored_since(before) == ['52:54:00:77:00:99']
+    assert seen.asked_since('52:54:00:77:00:01', before)
+    assert not seen.asked_since('52:54:00:77:00:99', before)
+    assert not seen.asked_since('52:54:00:77:00:02', before)
+    assert seen.ignored_since(timeutils.utcnow()) == []
+    # Leases go beside the hosts file, not to the system's lease file.
+    leases = open(os.path.join(lab.sup.run_dir, 'leases')).read()
+    assert '52:54:00:77:00:01 10.77.0.11' in leases
+
+
+@pytest.mark.parametrize('lab', ['unprivileged'], indirect=True)
+def test_the_boot_units_capabilities_suffice_without_root(lab, tmp_path):
+    _apply(lab, _design())
+    _wait_listening(lab)
+    # The wrapper execs ip, which execs setpriv, which execs dnsmasq:
+    # one process, now nobody's.
+    user = lab.run('ps', '-o', 'user=,comm=', '-p', str(lab.sup.proc.pid))
+    assert user.stdout.split() == ['nobody', 'dnsmasq']
+    assert _lease(lab, tmp_path, '52:54:00:77:00:01') == '10.77.0.11'
 
 
 def test_design_changes_reload_or_restart(lab, tmp_path):

@@ -115,9 +115,10 @@ def test_reaper_fails_task_of_killed_executor(tmp_path, pg_url, rabbit_vhost,
 
 def test_clean_stop_releases_the_lease_at_once(tmp_path, pg_url,
                                                rabbit_vhost, daemons):
-    """With a 30 s grace period, a takeover within a few seconds can only
-    come from the leader releasing its lease on SIGTERM."""
-    long_grace = {'lease_interval': 0.2, 'lease_grace': 30}
+    """With a 90 s grace period, a takeover within 20 s (the stop
+    included, slow on a loaded machine) can only come from the leader
+    releasing its lease on SIGTERM."""
+    long_grace = {'lease_interval': 0.2, 'lease_grace': 90}
     configs = []
     for host in ('manager-c', 'manager-d'):
         configs.append(conftest.production_config(
@@ -133,5 +134,5 @@ def test_clean_stop_releases_the_lease_at_once(tmp_path, pg_url,
 
     stopped = time.monotonic()
     assert leader.stop() == 0
-    assert _wait(lambda: db.lease_holder()[0].startswith('manager-d'), 5)
-    assert time.monotonic() - stopped < 5
+    assert _wait(lambda: db.lease_holder()[0].startswith('manager-d'), 20)
+    assert time.monotonic() - stopped < 20

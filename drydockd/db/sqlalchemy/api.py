@@ -59,8 +59,7 @@ def get_connection(conf):
 
 def _by_id_or(session, model, column, ident):
     """A row by integer id, or else by ``column`` (uuid, name)."""
-    if isinstance(ident, int) or (str(ident).isascii()
-                                  and str(ident).isdigit()):
+    if api.is_row_id(ident):
         where = model.id == int(ident)
     else:
         where = column == str(ident)
@@ -151,7 +150,7 @@ class Connection(api.Connection):
         sub = orm.aliased(models.Task)
         parent = orm.aliased(models.Task)
         query = (sa.select(models.Node.id, models.Node.name, parent.uuid,
-                           parent.action, parent.design_ref)
+                           parent.action, parent.design_ref, sub.time_start)
                  .join(sub, sub.node_id == models.Node.id)
                  .join(parent, sub.parent_id == parent.id)
                  .where(models.Node.reservation == parent.id,
@@ -160,8 +159,9 @@ class Connection(api.Connection):
                  .order_by(models.Node.id))
         with self._session() as session:
             return [{'node_id': n, 'node_name': name, 'task': uuid,
-                     'action': action, 'design_ref': ref}
-                    for n, name, uuid, action, ref in session.execute(query)]
+                     'action': action, 'design_ref': ref, 'since': since}
+                    for n, name, uuid, action, ref, since
+                    in session.execute(query)]
 
     @_retry_on_deadlock
     def start_task(self, values, node_ids, history=(), node_status=None,
@@ -324,11 +324,11 @@ class Connection(api.Connection):
 
     def get_history_page(self, task_id, limit, marker=None, nodes=None,
                          statuses=None, names=None, include_summary=False,
-                         as_text=False):
+                         layout='rows'):
         with self._session() as session:
             self._check_task(session, task_id)
             return history_q.page(session, task_id, nodes, statuses, names,
-                                  include_summary, limit, marker, as_text)
+                                  include_summary, limit, marker, layout)
 
     def apply_events(self, events):
         try:

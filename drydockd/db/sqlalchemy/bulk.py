@@ -67,7 +67,7 @@ def insert_pending(session, task_id, history):
     hash-joins a scan of the whole table into every receiver batch's
     UPDATE (106 ms per 500-row batch at 100,000 rows, 34 ms through the
     primary key), so a large deployment's reports cost the square of
-    its size (decision 48).
+    its size (decision 53).
     """
     if not history:
         return

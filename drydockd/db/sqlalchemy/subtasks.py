@@ -12,7 +12,6 @@ import uuid
 
 import sqlalchemy as sa
 
-from drydockd.common import actions
 from drydockd.common import results
 from drydockd.common import states
 from drydockd.db import models
@@ -117,7 +116,9 @@ def _agents(session, events, nodes, messages):
         return set()
     waiting = session.scalars(sa.select(T).where(
         T.node_id.in_(at), T.parent_id.is_not(None),
-        T.action.in_(actions.AGENT_ACTIONS),
+        # "provisioned" ends a provisioning only: never an inspection or
+        # a wipe that PXE-booted the same node.
+        T.action == 'provision_nodes',
         # An agent can be quicker than its executor's own report.
         T.status.in_(('queued', 'running')))).all()
     parents = set()
@@ -179,6 +180,13 @@ def agents_finished(session, tasks, events, nodes):
             elif parent.action == 'provision_nodes':
                 node.status = states.next_node_status(node.status,
                                                       'provisioned')
+                node.progress = 100
+            elif parent.action == 'destroy_nodes':
+                # Disks wiped; the agent powers the node off as it
+                # answers.
+                node.status = states.next_node_status(node.status,
+                                                      'discover')
+                node.power_state = 'off'
                 node.progress = 100
             node.updated = event.at
         messages += _settle(sub, event.ok, event.message,

@@ -91,3 +91,31 @@ def test_agent_results_settle_subtasks_and_vote(db):
     # A repeated result changes nothing.
     db.apply_events([ev.AgentFinished(task['uuid'], 6, T(41), True, 'x')])
     assert db.get_task(subs[6])['result_status'] == 'failure'
+
+
+def test_a_wipe_returns_the_node_to_discover_powered_off(db):
+    db.sync_nodes([{'id': 5, 'name': 'node05'}], 'file:///site.yaml')
+    task = db.get_task(db.start_task(
+        {'action': 'destroy_nodes', 'design_ref': 'file:///site.yaml'},
+        [5], node_status='removing', subtasks=True,
+        history=[('5', s) for s in ('boot', 'inspect', 'wipe')])['id'])
+    [sub] = task['subtasks']
+    [work] = db.list_agent_work()
+    assert (work['action'], work['since']) == ('destroy_nodes', None)
+    # The executor power-cycled the node: the boot service's clock starts.
+    db.apply_events([ev.SubtaskAwaitingAgent(
+        task['uuid'], sub['uuid'], T(5), T(1800), 'power cycled')])
+    assert db.list_agent_work()[0]['since'] == T(5)
+    # The fake BMC's "provisioned" after a network boot ends no wipe.
+    db.apply_events([ev.NodeProvisioned(5, T(10))])
+    assert db.get_task(sub['uuid'])['status'] != 'complete'
+    assert db.get_node(5)['status'] == 'removing'
+    db.apply_events([
+        ev.GraphTaskChanged(task['uuid'], '5', 'wipe', 'ready', T(30),
+                            started_at=T(20)),
+        ev.AgentFinished(task['uuid'], 5, T(31), True,
+                         'node node05: disks wiped, powering off')])
+    node = db.get_node(5)
+    assert (node['status'], node['power_state']) == ('discover', 'off')
+    assert db.get_task(task['id'])['result_status'] == 'success'
+    assert db.list_agent_work() == []

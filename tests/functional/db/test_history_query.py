@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from drydockd.common import events
 from drydockd.common import exception
-from drydockd.db.sqlalchemy import history as history_q
+from drydockd.db import history_pages
 from drydockd.manager import views
 from drydockd.messaging import schemas
 
@@ -225,13 +225,18 @@ def _marker(page):
             nxt['task_name'])
 
 
-def _pages(db, task_id, limit, as_text=False, **filters):
+def _pages(db, task_id, limit, layout='rows', **filters):
     pages, marker = [], None
     while True:
         page = db.get_history_page(task_id, limit, marker=marker,
-                                   as_text=as_text, **filters)
-        if as_text:
+                                   layout=layout, **filters)
+        if layout == 'json':
             page['rows'] = json.loads(page.pop('rows_json'))
+        elif layout == 'columns':
+            columns = json.loads(page.pop('columns_json'))
+            assert [len(values) for values in columns] == \
+                [len(columns[0])] * len(page['columns'])
+            page['rows'] = [list(row) for row in zip(*columns)]
         pages.append(page)
         if page['next'] is None:
             return pages
@@ -248,14 +253,14 @@ def _as_api_rows(page):
     {'include_summary': True},
 ])
 @pytest.mark.parametrize('limit', [1, 2, 3, 4, 100])
-@pytest.mark.parametrize('as_text', [False, True])
+@pytest.mark.parametrize('layout', ['rows', 'json', 'columns'])
 def test_pages_add_up_to_the_whole_history(db, task_id, filters, limit,
-                                           as_text):
+                                           layout):
     """Keyset pages, each after the previous page's last row, give every
-    row once, in order, surrogates included, for every page size and both
-    forms (rows, or one JSON text); the database writes times and the sync
-    node exactly as the API does."""
-    pages = _pages(db, task_id, limit, as_text, **filters)
+    row once, in order, surrogates included, for every page size and
+    every form (rows, one JSON text of rows, one of columns); the
+    database writes times and the sync node exactly as the API does."""
+    pages = _pages(db, task_id, limit, layout, **filters)
     assert all(len(p['rows']) == limit for p in pages[:-1])
     assert len(pages[-1]['rows']) <= limit
     walked = [r for p in pages for r in _as_api_rows(p)]
@@ -271,7 +276,7 @@ def test_next_is_none_exactly_on_the_last_page(db, task_id):
     assert short['next'] == {'time_start': None, 'node_id': '10',
                              'task_name': 'netconfig'}
     assert db.get_history_page(task_id, 5, marker=_marker(short)) == {
-        'columns': list(history_q.PAGE_COLUMNS), 'next': None,
+        'columns': list(history_pages.PAGE_COLUMNS), 'next': None,
         'rows': [['never_ran', '-', 'skipped', None, None, {}]]}
     assert db.get_history_page(task_id, 5, marker=(None, '-', 'never_ran')
                                )['rows'] == []

@@ -1,10 +1,14 @@
-"""get_deployment_history pages over real RPC (1.4, 1.5), on both databases.
+"""get_deployment_history pages over real RPC (1.4, 1.5, 1.6), on both
+databases.
 
 The pages a caller walks, each after the last row of the one before, and
 the pages the client fetches for the user must add up to exactly the
 unpaged 1.0 answer, in order, whatever the page size and filters.
 """
 
+import base64
+import json
+import zlib
 from unittest import mock
 
 import pytest
@@ -88,11 +92,12 @@ def test_the_last_row_of_a_page_is_a_marker_too(site, task_id):
 
 
 @pytest.mark.parametrize('filters', FILTERS)
-@pytest.mark.parametrize('cap', ['1.4', '1.5'])
+@pytest.mark.parametrize('cap', ['1.4', '1.5', '1.6'])
 def test_the_client_fetches_every_page_for_the_user(site, task_id, filters,
                                                     cap):
     """1.4 pages carry rows; 1.5 pages carry them as the JSON text the
-    database wrote. Both add up to the unpaged answer."""
+    database wrote; 1.6 pages as its columns, compressed. All add up to
+    the unpaged answer."""
     everything = unpaged(site, task_id, **filters)
     assert len(everything) > 7 or filters
     capped = client_lib.Client(site.transport, topic=site.topic,
@@ -100,6 +105,33 @@ def test_the_client_fetches_every_page_for_the_user(site, task_id, filters,
     with mock.patch.object(client_lib, 'HISTORY_PAGE', 7):
         assert capped.get_deployment_history(
             task_id, **filters) == everything
+
+
+@pytest.mark.parametrize('filters', FILTERS)
+@pytest.mark.parametrize('limit', [1, 5, 16, 1000])
+def test_columns_pages_are_the_row_pages_turned(site, task_id, filters,
+                                                limit):
+    """A 1.6 ``columns`` page holds, compressed, exactly the values of
+    the 1.4 page of the same rows, one list per column, with the same
+    ``next``; nothing else travels."""
+    marker = None
+    while True:
+        rows = site.api.get_deployment_history(task_id, limit=limit,
+                                               marker=marker, **filters)
+        page = site.raw.prepare(version='1.6').call(
+            {'user': 'tester'}, 'get_deployment_history', task_id=task_id,
+            limit=limit, marker=marker, page_format='columns',
+            **filters)
+        assert set(page) == {'columns', 'columns_z', 'next'}
+        assert page['columns'] == rows['columns']
+        assert page['next'] == rows['next']
+        assert client_lib.page_rows(page) == rows_of(rows)
+        assert json.loads(zlib.decompress(base64.b64decode(
+            page['columns_z']))) == [[row[i] for row in rows['rows']]
+                                     for i in range(len(rows['columns']))]
+        if page['next'] is None:
+            break
+        marker = page['next']
 
 
 def test_surrogates_and_sync_rows_are_markers_too(site, task_id):

@@ -1,5 +1,6 @@
 """History outputs over real RPC are cut, whichever page form (1.0 rows,
-1.4 pages, 1.5 JSON text) and database answers."""
+1.4 pages, 1.5 JSON text, 1.6 compressed columns) and database
+answers."""
 
 import pytest
 
@@ -33,7 +34,7 @@ def task_id(site):
     return task['id']
 
 
-@pytest.mark.parametrize('cap', ['1.0', '1.4', '1.5'])
+@pytest.mark.parametrize('cap', ['1.0', '1.4', '1.5', '1.6'])
 def test_every_form_is_cut_and_marked(site, task_id, cap):
     api = client_lib.Client(site.transport, topic=site.topic, user='tester',
                             version_cap=cap, timeout=30)

@@ -252,3 +252,46 @@ def test_bad_inventory_is_refused(boot):
     status, _, _ = _agent(client, 'start', token, b'nic=eth0 nonsense\n')
     assert status == '400 Bad Request'
     assert sent == []
+
+
+def test_agent_wipe_protocol_reports_progress_and_powers_off(boot):
+    client, registry, sent, _ = boot
+    _provision(registry, action='wipe')
+    token = _token_of(client.request('GET', '/boot/%s.ipxe' % MAC)[2]
+                      .decode())
+    status, _, data = _agent(client, 'start', token, b'cpus=1\n')
+    assert dict(agent_api.parse_body(data.decode())) == {'action': 'wipe'}
+    # Done before the wipe is reported is not done.
+    for step, body in (('writing', b'disks=2\n'),
+                       ('progress', b'progress=50\n'),
+                       ('progress', b'progress=100\n'),
+                       ('wiped', b'disks=vda vdb\n')):
+        assert _agent(client, step, token, body)[0] == '200 OK'
+    assert _agent(client, 'written', token)[0] == '409 Conflict'
+    status, _, data = _agent(client, 'done', token)
+    assert data == b'then=poweroff\n'
+    assert _agent(client, 'done', token)[0] == '403 Forbidden'
+    entries = [e for r in sent for e in r['args']['nodes']]
+    steps = [(e['deployment_graph_task_name'], e['task_status'],
+              (e.get('custom') or {}).get('progress'))
+             for e in entries if 'deployment_graph_task_name' in e]
+    assert steps[:2] == [('boot', 'ready', None), ('inspect', 'ready', None)]
+    assert steps[2:] == [('wipe', 'running', None), ('wipe', 'running', 50),
+                         ('wipe', 'running', 100), ('wipe', 'ready', 100)]
+    wiped = [e for e in entries if e.get('task_status') == 'ready'][-1]
+    assert wiped['summary'] == {'disks': 'vda vdb'}
+    assert entries[-1]['agent_result'] == 'success'
+    assert entries[-1]['message'] == 'node node07: disks wiped, powering off'
+
+
+def test_wipe_done_before_wiped_fails_the_node(boot):
+    client, registry, sent, _ = boot
+    _provision(registry, action='wipe')
+    token = _token_of(client.request('GET', '/boot/%s.ipxe' % MAC)[2]
+                      .decode())
+    _agent(client, 'start', token, b'cpus=1\n')
+    assert _agent(client, 'done', token)[2] == b'then=poweroff\n'
+    last = sent[-1]['args']['nodes'][-1]
+    assert last['agent_result'] == 'failure'
+    assert last['message'] == ('node node07: agent finished before the '
+                               'disks were wiped')

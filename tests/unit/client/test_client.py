@@ -6,7 +6,9 @@ exact keyword arguments sent. The server-side checks run a real
 oslo.messaging server over the in-process transport.
 """
 
+import base64
 import json
+import zlib
 from unittest import mock
 
 from oslo_config import cfg
@@ -157,11 +159,12 @@ def test_get_deployment_history_page(transport):
                  task_id=5, limit=100, marker=marker)
 
 
-@pytest.mark.parametrize('cap', ['1.4', '1.5'])
+@pytest.mark.parametrize('cap', ['1.4', '1.5', '1.6'])
 def test_get_deployment_history_fetches_every_page(transport, cap):
     """Without limit/marker a client asks page after page, each after the
     one before (its ``next``), until a page has no ``next``; rows come
-    back as dicts. From 1.5 a page's rows arrive as one JSON text."""
+    back as dicts. From 1.5 a page's rows arrive as one JSON text, from
+    1.6 as its columns, compressed."""
     size = client_lib.HISTORY_PAGE
     columns = ['task_name', 'node_id', 'time_start']
     rows = [['t', str(i), None] for i in range(2 * size + 3)]
@@ -171,6 +174,10 @@ def test_get_deployment_history_fetches_every_page(transport, cap):
               'task_name': 't'}, None]
 
     def body(part):
+        if cap == '1.6':
+            text = json.dumps([list(c) for c in zip(*part)])
+            return {'columns_z': base64.b64encode(zlib.compress(
+                text.encode())).decode()}
         return ({'rows_json': json.dumps(part)} if cap == '1.5'
                 else {'rows': part})
 
@@ -185,8 +192,8 @@ def test_get_deployment_history_fetches_every_page(transport, cap):
     assert [m['args']['marker'] for m in messages] == [None] + nexts[:2]
     assert {m['args']['limit'] for m in messages} == {size}
     assert all(m['args']['statuses'] == ['pending'] for m in messages)
-    assert all(m['args'].get('page_format') == (
-        'json' if cap == '1.5' else None) for m in messages)
+    assert all(m['args'].get('page_format') == {
+        '1.5': 'json', '1.6': 'columns'}.get(cap) for m in messages)
     assert {m['version'] for m in messages} == {cap}
 
 

@@ -120,7 +120,7 @@ def test_oversize_after_decompression(codec):
     b'\xff\xfe\xfa\x00garbage',
     b'\x80\x81\x82',
     b'{"a": "\xff"}',
-    gzip.compress(b'{"a": 1}'),
+    gzip.compress(b'{"a": 1}', mtime=0),
     zlib.compress(b'{"a": 1}'),
 ])
 def test_undecodable_bytes(body):

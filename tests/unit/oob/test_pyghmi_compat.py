@@ -215,6 +215,22 @@ def scenario_ready_only():
     print('RESULT calls=%d' % calls[0])
 
 
+def scenario_closed_socket(port):
+    """A call after a socket in pyghmi's IO loop was closed (a simulated
+    BMC stopping in the same process)."""
+    import socket
+
+    from pyghmi.ipmi.private import session
+    _status(port)   # the IO thread is running
+    gone = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    session.iosockets.append(gone)
+    gone.close()
+    call = threading.Thread(target=_status, args=(port,), daemon=True)
+    call.start()
+    call.join(5)
+    print('RESULT %s' % ('hung' if call.is_alive() else 'ok'))
+
+
 # --- the tests ----------------------------------------------------------
 
 
@@ -290,6 +306,15 @@ def test_lost_wakeup(fakebmc):
     code, result = run('sequential', ','.join(CLIENT), fakebmc.base_port,
                        20, 300, timeout=20)
     assert code == 0 and float(result.split('=')[1]) < 0.5, result
+
+
+def test_closed_socket(fakebmc):
+    port = fakebmc.base_port
+    code, result = run('closed_socket', without(CLIENT, 'closed_socket'),
+                       port, timeout=15)
+    assert code is None or 'hung' in result, result
+    code, result = run('closed_socket', ','.join(CLIENT), port, timeout=15)
+    assert code == 0 and 'RESULT ok' in result, result
 
 
 def test_housekeeper_spin():
