@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 
 import psycopg2
 
@@ -76,15 +77,16 @@ def production_config(path, dbname, vhost, **groups):
     return path
 
 
-def start_daemon(role, config, log_path, timeout=60):
-    """``drydockd <role>``, once its log says it is ready.
+def start_daemon(role, config, log_path, timeout=60, argv=None):
+    """``drydockd <role>`` (or ``argv`` for it), once its log says it is
+    ready.
 
     Benchmarks run as root on CI machines, so the daemon is told that is
     meant (drydockd refuses root otherwise).
     """
     log = open(log_path, 'w')
-    proc = subprocess.Popen([os.path.join(BIN, 'drydockd'), role,
-                             '--config-file', config],
+    argv = argv or [os.path.join(BIN, 'drydockd'), role]
+    proc = subprocess.Popen(argv + ['--config-file', config],
                             stdout=log, stderr=subprocess.STDOUT,
                             env=dict(os.environ, DRYDOCK_ALLOW_ROOT='1'))
     log.close()
@@ -100,6 +102,102 @@ def start_daemon(role, config, log_path, timeout=60):
     with open(log_path) as f:
         raise SystemExit('drydockd %s did not start:\n%s'
                          % (role, f.read()[-2000:]))
+
+
+class Site:
+    """A fresh vhost and database, migrated, and ``drydockd manager``,
+    ``executor`` and ``receiver`` as separate processes on them.
+
+    :param groups: config sections added to :func:`production_config`'s.
+    :param argv: ``{role: argv}`` to start a role some other way.
+    """
+
+    ROLES = ('manager', 'executor', 'receiver')
+
+    def __init__(self, workdir, groups=None, argv=None):
+        import sqlalchemy as sa
+        tag = uuid.uuid4().hex[:8]
+        self.vhost = 'drydock-bench-%s' % tag
+        self.db = 'drydock_bench_%s' % tag
+        create_site(self.db, self.vhost)
+        self.config = production_config(
+            os.path.join(workdir, 'drydock-%s.conf' % tag), self.db,
+            self.vhost, **(groups or {}))
+        subprocess.run([os.path.join(BIN, 'drydock-manage'), '--config-file',
+                        self.config, 'db', 'upgrade'], check=True,
+                       capture_output=True, timeout=120)
+        self.engine = sa.create_engine(PG_URL % self.db)
+        self.procs = {}
+        self.transports = []
+        try:
+            for role in self.ROLES:
+                self.procs[role] = start_daemon(
+                    role, self.config,
+                    os.path.join(workdir, '%s-%s.log' % (role, tag)),
+                    argv=(argv or {}).get(role))
+        except BaseException:
+            self.close()
+            raise
+
+    def client(self, timeout=600):
+        """A drydock_client on its own transport (:meth:`close` ends
+        it)."""
+        import oslo_messaging as messaging
+        from oslo_config import cfg
+
+        from drydock_client import client as client_lib
+        from drydockd.api import rpc
+        rpc.register_opts(cfg.CONF)
+        transport = messaging.get_rpc_transport(
+            cfg.CONF, url=RABBIT_URL % self.vhost,
+            allowed_remote_exmods=rpc.ALLOWED_EXMODS)
+        self.transports.append(transport)
+        return client_lib.Client(transport, timeout=timeout, user='bench')
+
+    def wait_task(self, task_id, interval=0.2):
+        """Poll the database until the task ends; its result status."""
+        import sqlalchemy as sa
+        query = sa.text('SELECT status, result_status FROM tasks '
+                        'WHERE id = :id')
+        while True:
+            with self.engine.connect() as conn:
+                status, result = conn.execute(query, {'id': task_id}).one()
+            if status in ('complete', 'terminated'):
+                return result
+            time.sleep(interval)
+
+    def peak_rss_mb(self):
+        return {role: rss_mb(proc.pid, 'VmHWM')
+                for role, proc in self.procs.items()}
+
+    def close(self):
+        for transport in self.transports:
+            transport.cleanup()
+        for proc in self.procs.values():
+            stop(proc)
+        self.engine.dispose()
+        drop_site(self.db, self.vhost)
+
+
+def chain_graph(tasks, stages=(), duration=None):
+    """Deployment tasks: shell tasks ``t01``.. on every node, each
+    requiring the one before, with the numbers in ``stages`` stage
+    tasks (sync points on the sync node) instead; ``duration`` seconds
+    each on the fake node transport (default: instant)."""
+    deployment, previous = [], None
+    for i in range(1, tasks + 1):
+        if i in stages:
+            task = {'id': 'stage%02d' % i, 'type': 'stage'}
+        else:
+            task = {'id': 't%02d' % i, 'type': 'shell', 'roles': ['*'],
+                    'parameters': {'command': 'step %d' % i}}
+            if duration:
+                task['parameters']['duration'] = duration
+        if previous:
+            task['requires'] = [previous]
+        deployment.append(task)
+        previous = task['id']
+    return deployment
 
 
 def stop(proc):

@@ -37,7 +37,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,31 +47,18 @@ import sqlalchemy as sa
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
-from benchlib import BIN, PG_URL, RABBIT_URL, create_site, drop_site, \
-    production_config, rss_mb, start_daemon, stop  # noqa: E402
+from benchlib import Site, chain_graph  # noqa: E402
 
 TASKS = 50
 STAGES = (17, 34)
-ROLES = ('manager', 'executor', 'receiver')
 # oslo.messaging imports eventlet, whose deprecation banner is noise here.
 warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
 
 
 def design(nodes, tasks=TASKS):
-    deployment, previous = [], None
-    for i in range(1, tasks + 1):
-        if i in STAGES:
-            task = {'id': 'stage%02d' % i, 'type': 'stage'}
-        else:
-            task = {'id': 't%02d' % i, 'type': 'shell', 'roles': ['*'],
-                    'parameters': {'command': 'step %d' % i}}
-        if previous:
-            task['requires'] = [previous]
-        deployment.append(task)
-        previous = task['id']
     return {'nodes': [{'id': i, 'name': 'node%05d' % i,
                        'roles': ['compute']} for i in range(1, nodes + 1)],
-            'deployment_tasks': deployment}
+            'deployment_tasks': chain_graph(tasks, STAGES)}
 
 
 def message_sizes(doc):
@@ -94,85 +80,28 @@ def message_sizes(doc):
             serializer.vertex_count(graph))
 
 
-# -- environment ------------------------------------------------------------
-
-class Deployment:
-    """A fresh vhost, database and manager/executor/receiver processes."""
-
-    def __init__(self, workdir):
-        tag = uuid.uuid4().hex[:8]
-        self.workdir = workdir
-        self.vhost = 'drydock-bench-%s' % tag
-        self.db = 'drydock_bench_%s' % tag
-        create_site(self.db, self.vhost)
-        self.config = production_config(
-            os.path.join(workdir, 'drydock-%s.conf' % tag), self.db,
-            self.vhost, DEFAULT={'host': 'bench'},
-            manager={'rpc_timeout': 600})
-        subprocess.run([os.path.join(BIN, 'drydock-manage'), '--config-file',
-                        self.config, 'db', 'upgrade'], check=True,
-                       capture_output=True, timeout=120)
-        self.procs = {role: start_daemon(role, self.config, os.path.join(
-            workdir, '%s-%s.log' % (role, tag))) for role in ROLES}
-        self.engine = sa.create_engine(PG_URL % self.db)
-
-    def peak_rss_mb(self):
-        return {role: rss_mb(proc.pid, 'VmHWM')
-                for role, proc in self.procs.items()}
-
-    def close(self):
-        for proc in self.procs.values():
-            stop(proc)
-        self.engine.dispose()
-        drop_site(self.db, self.vhost)
-
-
-def client(vhost):
-    """A drydock_client on its own transport (``transport.cleanup()``)."""
-    import oslo_messaging as messaging
-    from oslo_config import cfg
-
-    from drydock_client import client as client_lib
-    from drydockd.api import rpc
-    rpc.register_opts(cfg.CONF)
-    transport = messaging.get_rpc_transport(
-        cfg.CONF, url=RABBIT_URL % vhost,
-        allowed_remote_exmods=rpc.ALLOWED_EXMODS)
-    return transport, client_lib.Client(transport, timeout=600,
-                                        user='bench')
-
-
 def run(nodes, workdir):
     doc = design(nodes)
     compact, inline, node_tasks = message_sizes(doc)
     path = os.path.join(workdir, 'site-%d.json' % nodes)
     with open(path, 'w') as f:
         json.dump(doc, f)
-    deployment = Deployment(workdir)
-    transport = None
+    site = Site(workdir, {'DEFAULT': {'host': 'bench'},
+                          'manager': {'rpc_timeout': 600}})
     try:
-        transport, api = client(deployment.vhost)
+        api = site.client()
         t0 = time.monotonic()
         task = api.create_task('deploy_nodes', 'file://' + path)
         create_s = time.monotonic() - t0
-        query = sa.text('SELECT status, result_status FROM tasks '
-                        'WHERE id = :id')
-        while True:
-            with deployment.engine.connect() as conn:
-                status, result = conn.execute(query, {'id': task['id']}).one()
-            if status in ('complete', 'terminated'):
-                break
-            time.sleep(0.2)
+        result = site.wait_task(task['id'])
         run_s = time.monotonic() - t0 - create_s
-        with deployment.engine.connect() as conn:
+        with site.engine.connect() as conn:
             rows = dict(conn.execute(sa.text(
                 'SELECT status, count(*) FROM deployment_history WHERE '
                 'task_id = :id GROUP BY status'), {'id': task['id']}).all())
-        rss = deployment.peak_rss_mb()
+        rss = site.peak_rss_mb()
     finally:
-        if transport is not None:
-            transport.cleanup()
-        deployment.close()
+        site.close()
     return {'nodes': nodes, 'node_tasks': node_tasks, 'result': result,
             'rows': rows, 'message_bytes': compact,
             'inline_message_bytes': inline, 'create_s': round(create_s, 2),

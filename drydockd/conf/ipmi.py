@@ -35,6 +35,14 @@ opts = [
                      'by pyghmi; a session the BMC dropped is logged in '
                      'again). Off: log in and out for every call, never '
                      'holding one of the BMC\'s few session slots.'),
+    cfg.IntOpt('max_kept_sessions', default=1000, min=1,
+               help='Most sessions reuse_sessions keeps per process; past '
+                    'it the least recently used is dropped (no longer kept '
+                    'alive; the BMC expires it). pyghmi '
+                    'looks at every kept session on every packet, so each '
+                    'call costs more CPU the more are kept: an executor '
+                    'of more BMCs than this logs in again to some of '
+                    'them instead.'),
 ]
 
 

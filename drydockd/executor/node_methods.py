@@ -18,6 +18,7 @@ disks and powers it off; any other node is powered off here.
 from concurrent import futures
 import datetime
 import logging
+import queue
 
 from drydockd.common import actions
 from drydockd.common import exception
@@ -138,21 +139,27 @@ class NodeMethods:
         workers = min(len(infos), self.driver.max_concurrency) or 1
         waits = any(agents) and await_agent
         pool = futures.ThreadPoolExecutor(workers, 'oob')
+        # Each node's end comes through a queue: futures.wait() over the
+        # pending set locks and walks all of it on every wake, which made
+        # verify_nodes of 5,000 BMCs cost the executor most of 47 s of CPU.
+        ended = queue.SimpleQueue()
         try:
             pending = {pool.submit(_unless_halted, control, handler,
                                    self.driver, info,
                                    dict(args, agent=agent)):
                        (node, info, await_agent if agent else None)
                        for node, info, agent in zip(nodes, infos, agents)}
+            for future in pending:
+                future.add_done_callback(ended.put)
             done = len(missing)
             while pending and not control.aborted:
-                finished, _ = futures.wait(
-                    pending, timeout=0.5, return_when=futures.FIRST_COMPLETED)
-                for future in finished:
-                    node, info, wait = pending.pop(future)
-                    failed += self._report(reporter, node, info, future,
-                                           wait)
-                    done += 1
+                try:
+                    future = ended.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                node, info, wait = pending.pop(future)
+                failed += self._report(reporter, node, info, future, wait)
+                done += 1
                 reporter.progress(int(100 * done / total))
             for node, info, _ in pending.values():
                 reporter.node_result(node, False, 'node %s: %s' % (

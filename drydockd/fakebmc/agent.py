@@ -9,6 +9,7 @@ apart.
 
 import logging
 
+from drydockd.fakebmc import fleet
 from drydockd.messaging import schemas
 
 LOG = logging.getLogger(__name__)
@@ -19,8 +20,8 @@ class Agent:
 
     :param config_file: a drydock config naming the work plane
         (``work_transport_url``, ``[receiver] queue``).
-    :param specs: the fleet's node specs; node ids are their 1-based
-        positions, as in the design ``--write-design`` writes.
+    :param specs: the fleet's node specs; their node ids are those of
+        the design ``--write-design`` writes (``fleet.node_ids``).
     """
 
     def __init__(self, config_file, specs):
@@ -28,7 +29,8 @@ class Agent:
         from drydockd.messaging import publisher
         conf = config.parse_args(['--config-file', config_file])
         self._publisher = publisher.Publisher(conf)
-        self._uids = {spec.name: str(i) for i, spec in enumerate(specs, 1)}
+        self._uids = {spec.name: str(node_id)
+                      for node_id, spec in fleet.node_ids(specs)}
 
     def __call__(self, node_name):
         uid = self._uids[node_name]

@@ -10,8 +10,12 @@ Example::
 simulated node (``drydockd.fakebmc.qemu``): FILE lists the nodes, their
 ports and machines, and replaces ``--count`` and ``--base-port``.
 
+``--first-id N`` numbers the nodes from N (default 1) in the design, the
+names and the agents' reports, so that several processes serve one site
+(``--first-id 1001 --count 1000`` is node1001..node2000).
+
 ``--fault NODE:KIND[:ARG]`` (repeatable): NODE is a name (``node03``) or
-a number (``3``); KIND is one of ``wrongpass``, ``noanswer``, ``unbound``,
+a node id (``3``); KIND is one of ``wrongpass``, ``noanswer``, ``unbound``,
 ``slow`` (ARG: seconds every answer is late) or ``neverboots``.
 ``--answer-delay SECONDS`` delays every BMC's answers (default 0), to
 stand in for a network and a real BMC. ``--power on`` starts every node
@@ -43,13 +47,13 @@ LOG = logging.getLogger(__name__)
 MAX_COUNT = 1000
 
 
-def _parse_fault(text, count):
+def _parse_fault(text, last_id):
     parts = text.split(':')
     if len(parts) not in (2, 3):
         raise ValueError(f'{text!r}: expected NODE:KIND[:ARG]')
     node, kind = parts[0], parts[1]
     if node.isdigit():
-        node = fleet.node_name(int(node), count)
+        node = fleet.node_name(int(node), last_id)
     arg = float(parts[2]) if len(parts) == 3 else None
     if kind not in fleet.FAULTS:
         raise ValueError(f'{text!r}: unknown kind; known: '
@@ -63,6 +67,8 @@ def _parser():
         description='Serve simulated IPMI BMCs on 127.0.0.1.')
     parser.add_argument('--count', type=int)
     parser.add_argument('--base-port', type=int)
+    parser.add_argument('--first-id', type=int, default=1,
+                        help='design id of the first node (default 1)')
     parser.add_argument('--qemu', metavar='FILE',
                         help='JSON list of QEMU machines, one per BMC '
                              '(replaces --count and --base-port)')
@@ -108,12 +114,15 @@ def _parse_args(argv):
         parser.error(f'--count must be 1-{MAX_COUNT}')
     if not 0 < args.base_port <= 65536 - args.count:
         parser.error('--base-port: ports must fit below 65536')
+    if args.first_id < 1:
+        parser.error('--first-id must be 1 or more')
+    last_id = args.first_id + args.count - 1
     try:
-        args.faults = dict(_parse_fault(f, args.count) for f in args.fault)
+        args.faults = dict(_parse_fault(f, last_id) for f in args.fault)
         specs = fleet.make_specs(args.count, args.base_port,
                                  args.boot_seconds, args.faults,
                                  args.username, args.password,
-                                 args.answer_delay)
+                                 args.answer_delay, args.first_id)
     except ValueError as exc:
         parser.error(str(exc))
     for spec in specs:
@@ -128,6 +137,7 @@ def _write_ready(path, args):
     tmp = f'{path}.tmp'
     with open(tmp, 'w') as out:
         json.dump({'pid': os.getpid(), 'count': args.count,
+                   'first_id': args.first_id,
                    'base_port': args.base_port}, out)
     os.replace(tmp, path)
 

@@ -21,11 +21,13 @@ credentials and is created readable by its owner only.
 
 import os
 
+from drydockd.fakebmc import fleet
+
 
 def design_text(specs):
-    """The design YAML for ``specs`` (ids 1..N in order), as a string."""
+    """The design YAML for ``specs`` (ids: ``fleet.node_ids``)."""
     lines = ['nodes:']
-    for node_id, spec in enumerate(specs, 1):
+    for node_id, spec in fleet.node_ids(specs):
         lines += [
             f'  - id: {node_id}',
             f'    name: {spec.name}',

@@ -66,6 +66,8 @@ class NodeSpec:
     # A QEMU machine behind the BMC (``qemu.Machine``), or None for a
     # simulated node.
     machine: object = None
+    # The node's id in the design (None: its 1-based place in the fleet).
+    node_id: int | None = None
 
     def __post_init__(self):
         if self.fault is not None and self.fault not in FAULTS:
@@ -90,28 +92,41 @@ class NodeSpec:
 
 
 def node_name(index, count):
-    """``node01`` .. ``nodeNN``: zero-padded to at least two digits."""
+    """``node01`` .. ``nodeNN``: zero-padded to at least two digits
+    (``count`` is the highest index, which sets the width)."""
     return f'node{index:0{max(2, len(str(count)))}d}'
 
 
+def node_ids(specs):
+    """``(design id, spec)`` for each spec: its ``node_id``, or else its
+    1-based place in ``specs``."""
+    return [(spec.node_id or place, spec)
+            for place, spec in enumerate(specs, 1)]
+
+
 def make_specs(count, base_port, boot_seconds=1.0, faults=None,
-               username='admin', password=None, answer_delay=0.0):
-    """Specs for ``count`` nodes on ports ``base_port``.. upward.
+               username='admin', password=None, answer_delay=0.0,
+               first_id=1):
+    """Specs for ``count`` nodes on ports ``base_port``.. upward, with
+    design ids ``first_id``.. upward and names from those ids, so that
+    fleets in several processes make one site without clashing.
 
     :param faults: mapping of node name to ``(kind, arg)``.
     :param password: one password for all; random per node by default.
     :param answer_delay: seconds every BMC's answers are late.
     """
     faults = faults or {}
+    last = first_id + count - 1
     specs = []
-    for index in range(1, count + 1):
-        name = node_name(index, count)
+    for offset in range(count):
+        node_id = first_id + offset
+        name = node_name(node_id, last)
         kind, arg = faults.get(name, (None, None))
         specs.append(NodeSpec(
-            name=name, port=base_port + index - 1, username=username,
+            name=name, port=base_port + offset, username=username,
             password=password or 'pw' + secrets.token_hex(8),
             boot_seconds=boot_seconds, fault=kind, fault_arg=arg,
-            answer_delay=answer_delay))
+            answer_delay=answer_delay, node_id=node_id))
     return specs
 
 

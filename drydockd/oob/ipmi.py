@@ -9,8 +9,11 @@ login is most of a call's round trips. pyghmi's housekeeping thread keeps
 idle sessions alive. A session pyghmi marked broken (its keep-alive got
 no answer) is replaced by a fresh login; a call that failed in any way,
 a call on a session the BMC forgot (it restarted) included, drops its
-session, so the retry logs in again. Without the option each call
-logs out at its end (one BMC session slot per call, never held).
+session, so the retry logs in again. At most ``[ipmi] max_kept_sessions``
+are kept, the least recently used dropped first: pyghmi looks at every
+kept session on every packet it handles, so a call's CPU grows with
+their number. Without the option each call logs out at its end (one
+BMC session slot per call, never held).
 
 Every BMC call is bounded three ways, so one bad BMC cannot hold up the
 others:
@@ -29,6 +32,7 @@ Errors name the node and never the credential: wrong credentials raise
 limit raises ``OOBTimeout``; an IPMI error answer raises ``OOBError``.
 """
 
+import collections
 import concurrent.futures
 import functools
 import logging
@@ -75,7 +79,9 @@ def _start_pyghmi():
             _housekeeper.append(keeper)
 
 
-_kept = {}   # (address, port, account, credential) -> logged-in Command
+# (address, port, account, credential) -> logged-in Command, least
+# recently used first.
+_kept = collections.OrderedDict()
 
 
 def drop_kept_sessions():
@@ -92,10 +98,25 @@ def _session_key(node):
     return (node.address, node.port, node.account, node.credential)
 
 
+def _keep(node, cmd, limit):
+    """Keep ``cmd`` for the next call; past ``limit`` kept sessions the
+    least recently used is dropped, not logged out: pyghmi stops keeping
+    it alive and the BMC expires it. A logout would be one more round
+    trip to a BMC that may be busy with, or be logging in, a newer call
+    (the simulated BMCs then refused that login's credentials)."""
+    with _globals_lock:
+        _kept[_session_key(node)] = cmd
+        dropped = [_kept.popitem(last=False)[1]
+                   for _ in range(len(_kept) - limit)]
+    for old in dropped:
+        pyghmi_compat.drop_session(old)
+
+
 def _in_session(node, operation, deadline, keep, held):
     """Run ``operation(cmd, deadline)`` in a session: the BMC's kept one
-    while it is still usable, else a fresh login. With ``keep`` the
-    session stays logged in for the next call, else it is logged out.
+    while it is still usable, else a fresh login. With ``keep`` (the most
+    sessions kept; 0: none) the session stays logged in for the next
+    call, else it is logged out.
     ``held`` gets the command object, so a caller that gave up on this
     thread can still drop its session."""
     cmd = None
@@ -115,8 +136,7 @@ def _in_session(node, operation, deadline, keep, held):
         pyghmi_compat.drop_session(cmd)
         raise
     if keep:
-        with _globals_lock:
-            _kept[_session_key(node)] = cmd
+        _keep(node, cmd, keep)
     else:
         try:
             cmd.ipmi_session.logout()
@@ -159,7 +179,8 @@ class IPMIDriver(bounds.RetriedCalls, base.PowerInterface,
         self.timeout = opts.command_timeout
         self.max_concurrency = opts.max_concurrency
         self.poll_interval = opts.status_poll_interval
-        self.reuse_sessions = opts.reuse_sessions
+        # Sessions kept for reuse (0: every call logs out).
+        self.keep = opts.max_kept_sessions if opts.reuse_sessions else 0
         self._set_retries(opts.retries, opts.retry_backoff)
         _SLOTS.set_limit(self.max_concurrency)
         _start_pyghmi()
@@ -219,7 +240,7 @@ class IPMIDriver(bounds.RetriedCalls, base.PowerInterface,
                 return bounds.run_with_deadline(
                     functools.partial(_in_session, node, operation,
                                       started + self.timeout,
-                                      self.reuse_sessions, held),
+                                      self.keep, held),
                     self.timeout, f'ipmi-{node.name}')
             except pyghmi_exc.IpmiException as exc:
                 detail = self._ipmi_error(node, exc)

@@ -123,7 +123,8 @@ class Policy:
     def master_refusal(self, task):
         """Why ``task``, placed on the master node, may not run there (a
         sentence), or None."""
-        if task.get('type') in NOT_COMMANDS:
+        kind = task.get('type')
+        if isinstance(kind, str) and kind in NOT_COMMANDS:
             return None
         if not self.master_shell:
             return ('runs a command on the master node, and master-node '

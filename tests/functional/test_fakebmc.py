@@ -54,6 +54,23 @@ def test_design_file_and_clean_stop(tmp_path):
         assert fleet.stop() == 0
 
 
+def test_first_id_numbers_a_fleet_as_part_of_a_larger_site(tmp_path):
+    """Several processes serve one site: ids, names and faults (given by
+    id) start at --first-id."""
+    with fx.FleetProcess(tmp_path, 3, '--first-id', '998', '--fault',
+                         '999:wrongpass', '--log-level', 'WARNING') as fleet:
+        nodes = fleet.design['nodes']
+        assert [(n['id'], n['name']) for n in nodes] == [
+            (998, 'node0998'), (999, 'node0999'), (1000, 'node1000')]
+        assert [n['oob']['port'] for n in nodes] == [
+            fleet.base_port + i for i in range(3)]
+        driver = ipmi.IPMIDriver(fx.make_conf(command_timeout=5, retries=1))
+        assert driver.get_power_state(fleet.nodes[0]) == 'off'
+        with pytest.raises(exception.OOBAuthFailed):
+            driver.get_power_state(fleet.nodes[1])
+        assert fleet.stop() == 0
+
+
 def test_ipmitool_power_status(tmp_path):
     with fx.FleetProcess(tmp_path, 2, '--fault', '2:wrongpass') as fleet:
         good, wrong = fleet.nodes

@@ -201,22 +201,39 @@ def agents_finished(session, tasks, events, nodes):
 
 
 def complete_parents(session, parent_ids, now):
-    """End each parent whose subtasks have all ended; vote its result."""
+    """End each parent whose subtasks have all ended; vote its result.
+
+    The subtasks are counted, not loaded: a batch settles a few of a
+    parent's thousands, and loading them all for every batch made a node
+    action cost the square of its nodes (17 s of the receiver's CPU for
+    verify_nodes on 5,000 nodes, against 0.7 s on 1,000).
+    """
     if not parent_ids:
         return
+    counts = _subtask_counts(session, parent_ids)
     for parent in session.scalars(sa.select(T).where(T.id.in_(parent_ids))):
         if parent.status in states.TASK_FINAL:
             continue
-        subs = session.scalars(sa.select(T).where(
-            T.parent_id == parent.id)).all()
-        done = [s for s in subs if s.status in states.TASK_FINAL]
+        total, done, ok = counts.get(parent.id, (0, 0, 0))
         parent.progress = max(parent.progress,
-                              int(100 * len(done) / max(1, len(subs))))
-        if len(done) < len(subs):
+                              int(100 * done / max(1, total)))
+        if done < total:
             continue
-        outcomes = [s.result_status == 'success' for s in subs]
+        outcomes = [True] * ok + [False] * (total - ok)
         endings.finish(session, parent, 'complete', results.vote(outcomes),
                        results.summarize(outcomes), None, now)
+
+
+def _subtask_counts(session, parent_ids):
+    """``{parent id: (subtasks, ended, succeeded)}``, one query."""
+    def count(condition):
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+    rows = session.execute(
+        sa.select(T.parent_id, sa.func.count(),
+                  count(T.status.in_(states.TASK_FINAL)),
+                  count(T.result_status == 'success'))
+        .where(T.parent_id.in_(parent_ids)).group_by(T.parent_id))
+    return {parent: (total, done, ok) for parent, total, done, ok in rows}
 
 
 def fail_unfinished(session, parent, reason, now):

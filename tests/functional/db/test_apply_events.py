@@ -9,6 +9,7 @@ list of events one report gives.
 import datetime
 import uuid
 
+import conftest
 from db_fixtures import empty_database  # noqa: F401 - fixture db
 from db_fixtures import migrated_database  # noqa: F401 - fixture database
 import pytest
@@ -662,3 +663,25 @@ def test_sync_node_row(db):
                                     T(1))])
     assert counts['rejected'] == 1
     assert statuses(history(db, task['id'])) == statuses(rows)
+
+
+
+def test_a_large_deployment_leaves_the_planner_knowing_its_rows(tmp_path):
+    """PostgreSQL: the planner's statistics count a 10,000-row
+    deployment's pending rows as soon as it starts, not a minute later
+    when autovacuum gets to them; until then it hashed the whole table
+    for every receiver batch (at 100,000 rows, 80 ms a batch against
+    2.4 ms through the unique index once it knew)."""
+    with conftest.migrated_connection('postgresql', tmp_path) as db:
+        names = ['t%02d' % i for i in range(1, 21)]
+        task = start(db, [(str(node), name) for node in range(1, 501)
+                          for name in names], node_ids=range(1, 501))
+        with db.engine.connect() as conn:
+            counted = conn.execute(sa.text(
+                "SELECT reltuples FROM pg_class "
+                "WHERE relname = 'deployment_history'")).scalar()
+            rows = conn.execute(sa.text(
+                'SELECT count(*) FROM deployment_history '
+                'WHERE task_id = :t'), {'t': task['id']}).scalar()
+    assert rows == 10000
+    assert counted >= 10000

@@ -10,8 +10,10 @@ import datetime
 from db_fixtures import empty_database  # noqa: F401 - fixture db
 from db_fixtures import migrated_database  # noqa: F401 - fixture database
 import pytest
+from sqlalchemy import event as sa_event
 
 from drydockd.common import events as ev
+from drydockd.db import models
 
 BASE = datetime.datetime(2026, 11, 22, 10, 0, 0)
 
@@ -174,3 +176,30 @@ def test_an_end_without_a_reason_leaves_the_subtasks_to_decide(db):
                      ev.TaskEnded(task['uuid'], T(3), True)])
     assert db.get_task(subs[6])['status'] == 'queued'
     assert db.get_task(task['id'])['status'] == 'requested'
+
+
+def test_a_batch_counts_a_parents_subtasks_without_loading_them(db):
+    """Settling a few subtasks of a large action loads those few, not
+    every subtask of the parent: a batch's cost must not grow with the
+    action's size (the receiver's verify_nodes was quadratic)."""
+    task, subs = start(db, node_ids=range(1, 301))
+    loaded = []
+
+    def on_load(target, context):
+        loaded.append(target.uuid)
+
+    sa_event.listen(models.Task, 'load', on_load)
+    try:
+        db.apply_events([settled(task, subs[i], True, 'ok', T(1))
+                         for i in (1, 2)])
+    finally:
+        sa_event.remove(models.Task, 'load', on_load)
+    assert sorted(loaded) == sorted([task['uuid'], subs[1], subs[2]])
+    assert db.get_task(task['id'])['progress'] == 0     # 2 of 300
+    db.apply_events([settled(task, subs[i], i % 100 != 0, 'ok', T(2))
+                     for i in range(3, 301)])
+    parent = db.get_task(task['id'])
+    assert (parent['status'], parent['result_status'],
+            parent['result_message'], parent['progress']) == (
+        'complete', 'partial_success', '297 of 300 nodes succeeded, '
+        '3 failed', 100)

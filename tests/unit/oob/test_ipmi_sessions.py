@@ -36,10 +36,28 @@ def _forget_sessions(fleet, name):
             del entry[bmc.port]
 
 
-def _driver(reuse):
+def _driver(reuse, **more):
     return ipmi.IPMIDriver(fx.make_conf(
         command_timeout=2, retries=3, retry_backoff=0.05,
-        status_poll_interval=0.02, reuse_sessions=reuse))
+        status_poll_interval=0.02, reuse_sessions=reuse, **more))
+
+
+def test_past_the_limit_the_least_recently_used_session_is_dropped():
+    fleet = fx.start_fleet(3)
+    driver = _driver(True, max_kept_sessions=2)
+    nodes = [fx.oob_info(spec) for spec in fleet.specs]
+    try:
+        for node in nodes + nodes[1:]:      # 1, 2, 3 (1 out), 2, 3
+            driver.get_power_state(node)
+        assert [_logins(fleet, n) for n in ('node01', 'node02',
+                                            'node03')] == [1, 1, 1]
+        driver.get_power_state(nodes[0])    # logs in again; 2 goes out
+        driver.get_power_state(nodes[2])
+        assert [_logins(fleet, n) for n in ('node01', 'node02',
+                                            'node03')] == [2, 1, 1]
+        assert len(ipmi._kept) == 2
+    finally:
+        fleet.stop()
 
 
 def test_one_login_for_many_calls_and_again_when_the_bmc_forgot_it():
@@ -72,3 +90,4 @@ def test_without_reuse_every_call_logs_in():
         assert _logins(fleet, 'node01') == 3
     finally:
         fleet.stop()
+

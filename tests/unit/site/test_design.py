@@ -518,6 +518,8 @@ def _docs(keys):
 
 
 @hypothesis.settings(max_examples=150, deadline=None)
+# A type that is not a string, on a task placed on the master node.
+@hypothesis.example({'deployment_tasks': [{'type': [], 'roles': 'master'}]})
 @hypothesis.given(st.fixed_dictionaries({}, optional={
     'nodes': _docs(['id', 'name', 'roles', 'labels', 'tags', 'rack', 'oob',
                     'ssh']),
