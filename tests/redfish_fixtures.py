@@ -235,8 +235,7 @@ class NotifiedAgent:
         self.boot_seconds = boot_seconds
         names = sorted(uids, key=lambda u: int(uids[u]))
         self._agent = agent.Agent(config_file, [
-            types.SimpleNamespace(name=u) for u in names])
-        self._agent._uids = {u: str(uids[u]) for u in names}
+            types.SimpleNamespace(name=u, node_id=uids[u]) for u in names])
         self.reported = []
         self._booting = set()
         self._lock = threading.Lock()
