@@ -6,6 +6,7 @@ here, and :class:`redfish_fixtures.NotifiedAgent` plays theirs. drydockd
 all-in-one drives both; tests talk to it through the CLI.
 """
 
+import contextlib
 import json
 
 import pytest
@@ -53,19 +54,26 @@ class MixedSite:
             options[group].update(values)
         self.config = conftest.write_config(tmp_path / 'drydock.conf',
                                             **options)
-        self.fleet = fx.FleetProcess(tmp_path, IPMI_NODES, '--boot-seconds',
-                                     '0.3', '--report-config', self.config,
-                                     *fleet_args)
-        self.fleet.__enter__()
+        # Whatever started is stopped again if a later part fails.
+        self._started = contextlib.ExitStack()
+        try:
+            self._start(tmp_path, daemons, emulator_args, silent, fleet_args)
+        except BaseException:
+            self._started.close()
+            raise
+
+    def _start(self, tmp_path, daemons, emulator_args, silent, fleet_args):
+        self.fleet = self._started.enter_context(fx.FleetProcess(
+            tmp_path, IPMI_NODES, '--boot-seconds', '0.3', '--report-config',
+            self.config, *fleet_args))
         self.tls = rf.make_tls(str(tmp_path))
         self.uids = {rf.UUID % i: i for i in range(
             IPMI_NODES + 1, IPMI_NODES + REDFISH_NODES + 1)}
         self.agent = rf.NotifiedAgent(self.config, self.uids, silent=silent)
-        self.emulator = rf.Emulator(tmp_path, REDFISH_NODES, tls=self.tls,
-                                    notify_url=self.agent.url,
-                                    first=IPMI_NODES + 1,
-                                    **(emulator_args or {}))
-        self.emulator.__enter__()
+        self._started.callback(self.agent.close)
+        self.emulator = self._started.enter_context(rf.Emulator(
+            tmp_path, REDFISH_NODES, tls=self.tls, notify_url=self.agent.url,
+            first=IPMI_NODES + 1, **(emulator_args or {})))
         self.design = self.fleet.design
         for name, uuid in self.emulator.systems:
             self.add_node('rf' + name[4:], self.emulator.oob(uuid))
@@ -102,9 +110,7 @@ class MixedSite:
                 if m['context_type'] == 'node'}
 
     def close(self):
-        self.emulator.stop()
-        self.agent.close()
-        self.fleet.stop()
+        self._started.close()
 
 
 @pytest.fixture
