@@ -388,14 +388,14 @@ class Client:
 
 def page_rows(page):
     """The rows of a history page in any format, as dicts."""
-    columns = page['columns']
     if 'columns_z' in page:
-        values = json.loads(zlib.decompress(base64.b64decode(
-            page['columns_z'])))
-        return [dict(zip(columns, row)) for row in zip(*values)]
-    rows = json.loads(page['rows_json']) if 'rows_json' in page else \
-        page['rows']
-    return [dict(zip(columns, row)) for row in rows]
+        rows = zip(*json.loads(zlib.decompress(base64.b64decode(
+            page['columns_z']))))
+    elif 'rows_json' in page:
+        rows = json.loads(page['rows_json'])
+    else:
+        rows = page['rows']
+    return [dict(zip(page['columns'], row)) for row in rows]
 
 
 def _create(action, design_ref, node_filter, dry_run, all_nodes):

@@ -87,6 +87,22 @@ def page(scan, missing, nodes, statuses, include_summary, limit, marker,
                     'task_name': last[0]})
 
 
+def missing_names(graph_names, names, after, seen_of, limit):
+    """Names of graph tasks that never got a row, sorted, after
+    ``after``, at most ``limit``.
+
+    :param graph_names: the task's graph task names.
+    :param names: the names asked for (all when empty).
+    :param seen_of: ``seen_of(wanted)`` -> the names among ``wanted``
+        that have a row.
+    """
+    wanted = [n for n in graph_names or () if (not names or n in names)
+              and (after is None or n > after)]
+    if not wanted:
+        return []
+    return sorted(set(wanted) - set(seen_of(wanted)))[:limit]
+
+
 def listed(rows, limit):
     """Rows read one more than ``limit`` (whether a page follows) as a
     ``scan`` result, their JSON columns decoded."""

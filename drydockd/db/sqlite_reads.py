@@ -165,17 +165,16 @@ class Reader:
         found = self.conn.execute(
             "SELECT json_extract(graph, '$.task_names') FROM tasks "
             "WHERE id = ?", (task_id,)).fetchone()[0]
-        wanted = [n for n in json.loads(found or '[]')
-                  if (not names or n in names)
-                  and (after is None or n > after)]
-        if not wanted:
-            return []
-        seen = {name for name, in self.conn.execute(
-            'SELECT DISTINCT deployment_graph_task_name FROM '
-            'deployment_history WHERE task_id = ? AND '
-            'deployment_graph_task_name IN (%s)' % _marks(wanted),
-            [task_id] + wanted)}
-        return sorted(set(wanted) - seen)[:limit]
+
+        def seen_of(wanted):
+            return [name for name, in self.conn.execute(
+                'SELECT DISTINCT deployment_graph_task_name FROM '
+                'deployment_history WHERE task_id = ? AND '
+                'deployment_graph_task_name IN (%s)' % _marks(wanted),
+                [task_id] + wanted)]
+
+        return pages.missing_names(json.loads(found or '[]'), names, after,
+                                   seen_of, limit)
 
 
 def _marks(values):

@@ -209,15 +209,14 @@ def _missing(session, task_id, names, after=None, limit=None):
 
     Only the graph's list of task names is read, not the whole graph.
     """
-    all_names = session.execute(
+    graph_names = session.execute(
         sa.select(models.Task.graph['task_names'])
-        .where(models.Task.id == task_id)).scalar() or []
-    wanted = [n for n in all_names if (not names or n in names)
-              and (after is None or n > after)]
-    if not wanted:
-        return []
-    seen = set(session.scalars(
-        sa.select(H.deployment_graph_task_name).distinct()
-        .where(H.task_id == task_id,
-               H.deployment_graph_task_name.in_(wanted))))
-    return sorted(set(wanted) - seen)[:limit]
+        .where(models.Task.id == task_id)).scalar()
+
+    def seen_of(wanted):
+        return session.scalars(
+            sa.select(H.deployment_graph_task_name).distinct()
+            .where(H.task_id == task_id,
+                   H.deployment_graph_task_name.in_(wanted)))
+
+    return pages.missing_names(graph_names, names, after, seen_of, limit)
