@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 import pytest
@@ -69,6 +70,19 @@ def test_first_id_numbers_a_fleet_as_part_of_a_larger_site(tmp_path):
         with pytest.raises(exception.OOBAuthFailed):
             driver.get_power_state(fleet.nodes[1])
         assert fleet.stop() == 0
+
+
+@pytest.mark.parametrize('first_id', ['0', '-5', 'x'])
+def test_a_bad_first_id_is_refused_in_one_line(tmp_path, first_id):
+    done = subprocess.run(
+        [sys.executable, '-m', 'drydockd.fakebmc.command', '--count', '2',
+         '--base-port', str(fx.free_udp_ports(2)), '--first-id', first_id,
+         '--write-design', str(tmp_path / 'site.yaml')],
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert '--first-id' in done.stderr.splitlines()[-1]
+    assert 'Traceback' not in done.stderr
+    assert not (tmp_path / 'site.yaml').exists()
 
 
 def test_ipmitool_power_status(tmp_path):

@@ -295,3 +295,23 @@ def test_wipe_done_before_wiped_fails_the_node(boot):
     assert last['agent_result'] == 'failure'
     assert last['message'] == ('node node07: agent finished before the '
                                'disks were wiped')
+
+
+@pytest.mark.parametrize('action, step', [
+    ('inspect', 'writing'), ('inspect', 'progress'), ('inspect', 'wiped'),
+    ('deploy', 'wiped'), ('wipe', 'written')])
+def test_a_step_of_another_kind_is_refused_and_reports_nothing(
+        boot, action, step):
+    """An agent (or someone with its token) calling a step its node's
+    work does not have: refused, nothing reported, the node still
+    provisioning."""
+    client, registry, sent, _ = boot
+    _provision(registry, action=action)
+    token = _token_of(client.request('GET', '/boot/%s.ipxe' % MAC)[2]
+                      .decode())
+    _agent(client, 'start', token, b'cpus=1\n')
+    before = list(sent)
+    assert _agent(client, step, token, b'progress=5\n')[0] == \
+        '409 Conflict'
+    assert sent == before
+    assert registry.get('7') is not None
