@@ -426,8 +426,10 @@ class Engine:
             final = 'stopped'
         elif self.errors:
             final = 'error'
-            if self.halted is not None:
-                error = self.halted
+            # A group over its tolerance is named even when the last task
+            # ended before a halt could skip anything.
+            error = self.halted if self.halted is not None \
+                else self._halt_reason
         else:
             final = 'ready'
         self.reporter.finish(final, 100, error=error)

@@ -214,6 +214,20 @@ def test_fault_tolerance_within_tolerance_goes_on():
                                           '3': 'ready'}
 
 
+def test_fault_tolerance_exceeded_by_the_last_task_is_named():
+    """The failure that exceeds the group is the deployment's last task:
+    nothing is left to skip, and the result still names the group (it
+    once did only when the engine's loop came round before the end)."""
+    metadata = {'fault_tolerance_groups': [
+        {'name': 'compute', 'node_ids': ['1'], 'fault_tolerance': 0}]}
+    for _ in range(20):
+        result = run({'1': [item('a', fail_on=['1'])]}, metadata)
+        assert result.final[-1] == (
+            'error', 'fault tolerance of group compute exceeded: 1 of 1 '
+            'nodes failed, 0 allowed')
+        assert result.final_node_status() == {'1': 'error'}
+
+
 def test_stop_from_another_thread_before_anything_runs():
     graph = {'1': [item('a', duration=0.2), item('b', ('1', 'a'))],
              '2': [item('c', duration=0.2)]}

@@ -21,7 +21,8 @@ later one, so the designs are acyclic. From the replayed history rows:
    sync node only fails through them); a node's last status is ``error``
    iff one of its rows is, else ``stopped`` iff a fault-tolerance halt
    skipped one of its rows, else ``ready``; the final report's error
-   names the group iff a halt happened.
+   names a group iff some group has more failed nodes than it tolerates
+   (a halt happened; it may have found nothing left to skip).
 """
 
 from hypothesis import HealthCheck, given, settings
@@ -115,7 +116,7 @@ def test_random_deployments_keep_every_rule(deployment):
             # Skipped by a halt that came before the dependency failed.
             assert row['status'] == 'error' or _halted(row), key
     _check_limits(run, graph, max_busy)
-    _check_result(run, rows)
+    _check_result(run, rows, metadata)
 
 
 def _halted(row):
@@ -143,14 +144,27 @@ def _check_limits(run, graph, max_busy):
                 [i for i in intervals if i[3] == name]) <= limit, name
 
 
-def _check_result(run, rows):
+def _exceeded(metadata, failed):
+    """The groups whose failed nodes outnumber their tolerance."""
+    return {g['name'] for g in metadata.get('fault_tolerance_groups') or ()
+            if len({str(u) for u in g['node_ids']} & failed)
+            > g['fault_tolerance']}
+
+
+def _check_result(run, rows, metadata):
     errors = {uid for (uid, _), r in rows.items() if r['status'] == 'error'}
     status, error = run.final[-1]
     assert run.status == status
     assert (status == 'error') == bool(errors)
     assert (status == 'error') == bool(errors - {'null'})
     halted = {uid for (uid, _), r in rows.items() if _halted(r)}
-    assert (error is not None) == bool(halted)
+    exceeded = _exceeded(metadata, errors)
+    assert (error is not None) == bool(exceeded)
+    if halted:
+        assert exceeded
+    if error is not None:
+        assert error.split(' exceeded:')[0] in {
+            'fault tolerance of group %s' % name for name in exceeded}
     last = run.final_node_status()
     assert set(last) == {uid for uid, _ in rows} - {'null'}
     for uid, node_status in last.items():
