@@ -70,7 +70,17 @@ class ReceiverService(ConsumerMixin):
                          prefetch_count=self.conf.receiver.batch_size)]
 
     def run(self, **kwargs):
-        super().run(safety_interval=self.window, **kwargs)
+        # Woken at least every window (to flush) and every second (to
+        # notice stop() under a long window).
+        super().run(safety_interval=min(self.window, 1.0), **kwargs)
+        # Left only when the connection was lost as the loop stopped: its
+        # messages were not acknowledged, so the broker delivers them
+        # again (to another receiver); acknowledging now would fail.
+        self.batch, self.oldest = [], None
+
+    def on_consume_end(self, connection, channel):
+        # Stopping: apply and acknowledge what is buffered while the
+        # channel that delivered it is still open.
         self.flush()
 
     def on_report(self, message):

@@ -548,3 +548,36 @@ def test_compressed_bomb_stays_within_the_size_limit(tmp_path, pg_url,
     assert peak - before < 100, (
         'the receiver inflated the bomb: peak RSS %.0f MB -> %.0f MB'
         % (before, peak))
+
+
+def _ready_count(vhost, name):
+    """Messages ready on a queue, now (a passive declare: exact, where
+    rabbitmqctl's figures for quorum queues lag seconds behind)."""
+    with fs.amqp_connection(vhost) as conn:
+        return conn.default_channel.queue_declare(name, passive=True) \
+            .message_count
+
+
+def test_stopping_applies_the_batch_in_hand(tmp_path, pg_url, rabbit_vhost,
+                                            daemons):
+    """SIGTERM while a batch waits for its window (a poison message, set
+    aside, and a valid report): the receiver applies and acknowledges the
+    batch before its connection closes and exits 0; nothing is left to be
+    delivered again, and the poison is dead-lettered once."""
+    receiver, task = _one_receiver(tmp_path, pg_url, rabbit_vhost, daemons,
+                                   receiver={'batch_window_ms': 60000})
+    _publish_then_valid(rabbit_vhost, task, b'{not json')
+    deadline = time.monotonic() + 20
+    while (_ready_count(rabbit_vhost, fs.DEAD_QUEUE) != 1
+           or _ready_count(rabbit_vhost, fs.RECEIVER_QUEUE) != 0):
+        assert time.monotonic() < deadline, 'the receiver took nothing'
+        time.sleep(0.1)
+    assert receiver.stop() == 0, open(tmp_path / 'receiver.log').read()
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text(
+            "SELECT status FROM deployment_history WHERE task_id = :t "
+            "AND node_id = '1'"), {'t': task['id']}).scalar() == 'ready'
+    engine.dispose()
+    assert fs.drain(rabbit_vhost, fs.RECEIVER_QUEUE, idle=1.0) == []
+    assert len(fs.drain(rabbit_vhost, fs.DEAD_QUEUE, idle=1.0)) == 1

@@ -106,10 +106,16 @@ class Site:
         self.receiver = Receiver(self.conf, db=self.db)
         self.receiver.seen = []
         self.db.receiver = self.receiver
-        self.thread = threading.Thread(target=self.receiver.run,
-                                       daemon=True)
+        self.failure = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         assert self.receiver.ready.wait(10)
+
+    def _run(self):
+        try:
+            self.receiver.run()
+        except Exception as exc:  # noqa: BLE001 - the test asserts on it
+            self.failure = exc
 
     def stop(self):
         if self.thread is not None:
@@ -172,6 +178,29 @@ def test_a_lone_report_waits_no_longer_than_the_window(site):
     wait_for(lambda: site.rows()[('2', 'netconfig')] == 'ready',
              what='the report applied')
     assert [c['reports'] for c in site.db.commits] == [1]
+
+
+def test_stopping_applies_and_acknowledges_what_is_buffered(tmp_path):
+    """A report waiting in the batch when the receiver stops is applied
+    and acknowledged while its channel is open: the receiver ends
+    cleanly, and a receiver started later gets nothing again."""
+    site = Site(tmp_path, batch_window_ms=60000)
+    try:
+        site.start()
+        site.report('netconfig', '1')
+        wait_for(lambda: site.receiver.seen, what='the report delivered')
+        assert site.rows()[('1', 'netconfig')] == 'pending'
+        site.receiver.stop()
+        site.thread.join(10)
+        assert not site.thread.is_alive() and site.failure is None, \
+            site.failure
+        assert site.rows()[('1', 'netconfig')] == 'ready'
+        assert site.done()
+        site.start()
+        time.sleep(0.5)
+        assert site.receiver.seen == []
+    finally:
+        site.stop()
 
 
 def test_messages_are_acknowledged_only_after_the_commit(site):
