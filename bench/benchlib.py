@@ -8,6 +8,7 @@ services are the ones the integration tests use: RabbitMQ at
 """
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -77,15 +78,31 @@ def production_config(path, dbname, vhost, **groups):
     return path
 
 
-def start_daemon(role, config, log_path, timeout=60, argv=None):
+def unit_nice(role):
+    """The ``Nice=`` of ``systemd/drydock-<role>.service`` (0 without
+    one), so a benchmark runs each daemon at the priority production
+    gives it."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
+        __file__))), 'systemd', 'drydock-%s.service' % role)
+    with open(path) as f:
+        found = re.findall(r'^Nice=(-?\d+)\s*$', f.read(), re.M)
+    return int(found[-1]) if found else 0
+
+
+def start_daemon(role, config, log_path, timeout=60, argv=None,
+                 unit_priority=True):
     """``drydockd <role>`` (or ``argv`` for it), once its log says it is
-    ready.
+    ready, at the unit's ``Nice=`` (``unit_priority=False``: at this
+    process's).
 
     Benchmarks run as root on CI machines, so the daemon is told that is
     meant (drydockd refuses root otherwise).
     """
     log = open(log_path, 'w')
     argv = argv or [os.path.join(BIN, 'drydockd'), role]
+    nice = unit_nice(role) if unit_priority else 0
+    if nice:
+        argv = ['nice', '-n', str(nice)] + argv
     proc = subprocess.Popen(argv + ['--config-file', config],
                             stdout=log, stderr=subprocess.STDOUT,
                             env=dict(os.environ, DRYDOCK_ALLOW_ROOT='1'))
@@ -110,11 +127,12 @@ class Site:
 
     :param groups: config sections added to :func:`production_config`'s.
     :param argv: ``{role: argv}`` to start a role some other way.
+    :param unit_priority: run each daemon at its unit's ``Nice=``.
     """
 
     ROLES = ('manager', 'executor', 'receiver')
 
-    def __init__(self, workdir, groups=None, argv=None):
+    def __init__(self, workdir, groups=None, argv=None, unit_priority=True):
         import sqlalchemy as sa
         tag = uuid.uuid4().hex[:8]
         self.vhost = 'drydock-bench-%s' % tag
@@ -134,7 +152,8 @@ class Site:
                 self.procs[role] = start_daemon(
                     role, self.config,
                     os.path.join(workdir, '%s-%s.log' % (role, tag)),
-                    argv=(argv or {}).get(role))
+                    argv=(argv or {}).get(role),
+                    unit_priority=unit_priority)
         except BaseException:
             self.close()
             raise

@@ -9,7 +9,9 @@ For each size N (default 1,000, the baseline, then 5,000):
   per node, cut once by a stage), instant on the fake node transport.
 - ``drydockd manager``, ``executor`` and ``receiver``, separate processes
   on RabbitMQ and PostgreSQL (production config, a fresh vhost and
-  database per size, every option at its default but the RPC timeout).
+  database per size, every option at its default but the RPC timeout),
+  each at its systemd unit's ``Nice=``; the fakebmc processes at nice
+  10 (``FAKEBMC_NICE``).
 - ``verify_nodes`` (every BMC logged in to and read), ``provision_nodes
   --all-nodes`` (PXE boot and power on through every BMC, then the
   agents' reports), ``deploy_nodes``: wall time from ``create_task`` to
@@ -41,6 +43,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,6 +63,10 @@ from benchlib import BIN, Site, chain_graph, cpu_s, rss_mb, \
 PER_PROCESS = 1000
 TASKS, STAGES = 20, (10,)
 CLI_TARGET_S = 0.5
+# The simulated BMCs stand for hardware that is not on the master node:
+# they take what the master node's processes leave, below the executor's
+# and receiver's Nice= (5).
+FAKEBMC_NICE = 10
 warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
 
 
@@ -98,9 +105,10 @@ def receiver_with_lag(config, lag_path):
 # -- the fleet ---------------------------------------------------------------
 
 class Fleet:
-    """``drydock-fakebmc`` processes serving nodes 1..N, and the design."""
+    """``drydock-fakebmc`` processes serving nodes 1..N, and the design,
+    at nice ``nice``."""
 
-    def __init__(self, nodes, workdir, report_config, duration):
+    def __init__(self, nodes, workdir, report_config, duration, nice):
         from drydockd.fakebmc import fleet
         base = fleet.free_port_block(nodes, 20000, 60000)
         self.procs, designs = [], []
@@ -109,7 +117,8 @@ class Fleet:
             tag = os.path.join(workdir, 'fakebmc-%d' % first)
             designs.append(tag + '.yaml')
             self.procs.append(subprocess.Popen(
-                [os.path.join(BIN, 'drydock-fakebmc'), '--count', str(count),
+                ['nice', '-n', str(nice),
+                 os.path.join(BIN, 'drydock-fakebmc'), '--count', str(count),
                  '--first-id', str(first),
                  '--base-port', str(base + first - 1),
                  '--report-config', report_config, '--log-level', 'WARNING',
@@ -148,16 +157,25 @@ def cli_samples(config, task_id, done):
         # What the machine's load costs any drydock2 process: no server.
         '--help': cli[:1] + ['--help']}
     times = {name: [] for name in commands}
+    cpu = {name: [] for name in commands}
     errors = []
     while not done.is_set():
         for name, argv in commands.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _children_cpu()
             result = subprocess.run(argv, capture_output=True, text=True,
                                     timeout=120)
             times[name].append(time.perf_counter() - t0)
+            # The daemons are reaped only after the run: the children's
+            # CPU grows here by this call's alone.
+            cpu[name].append(_children_cpu() - c0)
             if result.returncode != 0:
                 errors.append(result.stderr.strip()[-300:])
-    return times, errors
+    return times, cpu, errors
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def failures(site, task_id):
@@ -184,15 +202,27 @@ def lag_figures(lag_path, windows):
     return out
 
 
-def run(nodes, workdir, duration):
-    lag_path = os.path.join(workdir, 'lag-%d.txt' % nodes)
+def run(nodes, workdir, duration, priority):
+    """One fleet of ``nodes``; ``priority`` 'units' runs the daemons at
+    their units' Nice= and the fakebmcs below them, 'equal' all at 0."""
+    units = priority == 'units'
+    # A directory per run: a fakebmc's design and ready files of an
+    # earlier run must not be taken for this one's.
+    workdir = os.path.join(workdir, '%d-%s' % (nodes, priority))
+    if os.path.exists(workdir):
+        raise SystemExit('%s is left from an earlier run: give --logs an '
+                         'empty directory' % workdir)
+    os.makedirs(workdir)
+    lag_path = os.path.join(workdir, 'lag.txt')
     site = Site(workdir, {'DEFAULT': {'host': 'bench'},
                           'manager': {'rpc_timeout': 600}},
                 argv={'receiver': [sys.executable, os.path.abspath(__file__),
-                                   '_receiver', lag_path]})
+                                   '_receiver', lag_path]},
+                unit_priority=units)
     fleet = None
     try:
-        fleet = Fleet(nodes, workdir, site.config, duration)
+        fleet = Fleet(nodes, workdir, site.config, duration,
+                      FAKEBMC_NICE if units else 0)
         procs = {role: p.pid for role, p in site.procs.items()}
         procs.update(('fakebmc%d' % i, p.pid)
                      for i, p in enumerate(fleet.procs, 1))
@@ -232,7 +262,8 @@ def run(nodes, workdir, duration):
         time.sleep(1)
         windows['all'] = (0, time.time())
         figures = {
-            'nodes': nodes, 'load': os.getloadavg(), 'phases': phases,
+            'nodes': nodes, 'priority': priority, 'load': os.getloadavg(),
+            'phases': phases,
             'history_rows': rows, 'lag': lag_figures(lag_path, windows),
             'cpu_s': cpu, 'fakebmc_idle_cpu': idle_cpu,
             'cpu_total_s': {k: round(cpu_s(pid), 1)
@@ -258,12 +289,13 @@ class Sampler(threading.Thread):
 
     def join(self):
         super().join()
-        times, errors = self.result
+        times, cpu, errors = self.result
         return {'errors': errors[:3], **{
             name: {'calls': len(t), 'median_s': round(statistics.median(t),
                                                       3),
-                   'max_s': round(max(t), 3)} for name, t in times.items()
-            if t}}
+                   'max_s': round(max(t), 3),
+                   'cpu_median_s': round(statistics.median(cpu[name]), 3)}
+            for name, t in times.items() if t}}
 
 
 def main(argv=None):
@@ -272,20 +304,29 @@ def main(argv=None):
                         help='node counts, the first is the baseline')
     parser.add_argument('--duration', type=float, default=0,
                         help='seconds each graph task takes (default 0)')
+    parser.add_argument('--priorities', default='units',
+                        help="'units' (the daemons at their systemd units' "
+                        "Nice=), 'equal' (everything at nice 0), or both "
+                        "'units,equal' (each size twice, for comparison)")
     parser.add_argument('--json', help='also write the figures here')
     parser.add_argument('--logs', metavar='DIR',
                         help="keep the daemons' logs and configs in DIR")
     opts, rest = parser.parse_known_args(argv)
     if rest[:1] == ['_receiver']:
         return receiver_with_lag(rest[-1], rest[1])
+    priorities = opts.priorities.split(',')
+    if not set(priorities) <= {'units', 'equal'}:
+        parser.error("--priorities takes 'units', 'equal' or both")
     print('%s, Python %s, load %s' % (platform.platform(),
                                        platform.python_version(),
                                        os.getloadavg()), flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix='bench-fleet-') as workdir:
         for nodes in (int(n) for n in opts.sizes.split(',')):
-            results.append(run(nodes, opts.logs or workdir, opts.duration))
-            print(json.dumps(results[-1]), flush=True)
+            for priority in priorities:
+                results.append(run(nodes, opts.logs or workdir,
+                                   opts.duration, priority))
+                print(json.dumps(results[-1]), flush=True)
     if opts.json:
         with open(opts.json, 'w') as f:
             json.dump(results, f, indent=1)
@@ -295,31 +336,44 @@ def main(argv=None):
 
 
 def report(results):
-    print('\n| nodes | verify s | provision s | deploy s | history rows '
-          '| lag p50 / p99 s (deploy) | `history show` median / max s '
-          '| `task show` median / max s | `--help` median s | load |')
-    print('|---|---|---|---|---|---|---|---|---|---|')
+    print('\n| nodes | priority | verify s | provision s | deploy s '
+          '| history rows | lag p50 / p99 s (deploy) '
+          '| `history show` median / max (CPU median) s '
+          '| `task show` median / max (CPU median) s '
+          '| `--help` median s | load |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|')
     for r in results:
         p, cli = r['phases'], r['cli'] or {}
         lag = r['lag'].get('deploy_nodes', {})
-        show = ['%s / %s' % (c['median_s'], c['max_s']) if c else '-'
+        show = ['%s / %s (%s)' % (c['median_s'], c['max_s'],
+                                  c['cpu_median_s']) if c else '-'
                 for c in (cli.get('history show --nodes 5,6'),
                           cli.get('task show'))]
         show.append(cli.get('--help', {}).get('median_s', '-'))
-        print('| {:,} | {} | {} | {} | {:,} | {} / {} | {} | {} | {} | {} |'
-              .format(
-            r['nodes'], *(p.get(a, {}).get('wall_s', '-') for a in (
+        print('| {:,} | {} | {} | {} | {} | {:,} | {} / {} | {} | {} | {} '
+              '| {} |'.format(
+            r['nodes'], r['priority'], *(p.get(a, {}).get('wall_s', '-')
+                                         for a in (
                 'verify_nodes', 'provision_nodes', 'deploy_nodes')),
             sum(r['history_rows'].values()), lag.get('p50_s', '-'),
             lag.get('p99_s', '-'), *show,
             ' '.join('%.1f' % x for x in r['load'])))
-    print('\n| nodes | process | peak RSS MB | CPU s verify / provision / '
-          'deploy | CPU s total |')
-    print('|---|---|---|---|---|')
+    for r in results:
+        slowest = max((c['max_s'] for name, c in (r['cli'] or {}).items()
+                       if name != 'errors' and name != '--help'),
+                      default=None)
+        if slowest is not None:
+            print('\n{:,} nodes, {} priority: the slowest drydock2 call '
+                  'took {} s, target < {} s per call: {}'.format(
+                      r['nodes'], r['priority'], slowest, CLI_TARGET_S,
+                      'met' if slowest < CLI_TARGET_S else 'NOT met'))
+    print('\n| nodes | priority | process | peak RSS MB | CPU s verify / '
+          'provision / deploy | CPU s total |')
+    print('|---|---|---|---|---|---|')
     for r in results:
         for name, rss in r['peak_rss_mb'].items():
-            print('| {:,} | {} | {} | {} | {} |'.format(
-                r['nodes'], name, rss, ' / '.join(
+            print('| {:,} | {} | {} | {} | {} | {} |'.format(
+                r['nodes'], r['priority'], name, rss, ' / '.join(
                     str(r['cpu_s'].get(a, {}).get(name, '-')) for a in (
                         'verify_nodes', 'provision_nodes', 'deploy_nodes')),
                 r['cpu_total_s'][name]))

@@ -38,6 +38,22 @@ def test_units_verify(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _settings(name):
+    with open(os.path.join(UNITS, name)) as f:
+        return dict(line.strip().split('=', 1) for line in f
+                    if '=' in line and not line.startswith('#'))
+
+
+def test_bulk_work_yields_the_cpu():
+    """The executor and the receiver run below the manager, which answers
+    operators (decision 54)."""
+    for role in ('executor', 'receiver'):
+        unit = _settings('drydock-%s.service' % role)
+        assert int(unit['Nice']) > 0 and int(unit['CPUWeight']) < 100, role
+    manager = _settings('drydock-manager.service')
+    assert 'Nice' not in manager and 'CPUWeight' not in manager
+
+
 @pytest.fixture
 def notify_socket(tmp_path):
     path = str(tmp_path / 'notify.sock')
