@@ -122,9 +122,9 @@ def _agents(session, events, nodes, messages):
         # An agent can be quicker than its executor's own report.
         T.status.in_(('queued', 'running')))).all()
     parents = set()
-    # Only a node that is waiting for its agent moves: a late or repeated
-    # agent report changes nothing.
     for sub in waiting:
+        # Only a node that is waiting for its agent moves: a late or
+        # repeated agent report changes nothing.
         node = nodes.get(sub.node_id)
         if node is not None and node.reservation == sub.parent_id:
             node.status = states.next_node_status(node.status,
@@ -134,9 +134,16 @@ def _agents(session, events, nodes, messages):
         name = node.name if node is not None else None
         messages += _settle(sub, True, results.agent_reported(
             name or sub.node_id), name, at[sub.node_id])
-        close_agent_rows(session, sub, True, None, at[sub.node_id])
         parents.add(sub.parent_id)
+    # One statement for the batch: a statement per node, each flushing
+    # the batch's changes so far first, took a third of the receiver's
+    # time in a 5,000-node provisioning.
+    _skip_unreported(session, [(sub, at[sub.node_id]) for sub in waiting],
+                     UNREPORTED)
     return parents
+
+
+UNREPORTED = 'not reported by the node agent'
 
 
 def close_agent_rows(session, sub, ok, message, now):
@@ -144,20 +151,33 @@ def close_agent_rows(session, sub, ok, message, now):
     ``skipped``, and a step still running failed with ``message``."""
     if sub.node_id is None:
         return
-    H = models.DeploymentHistory
-    where = (H.task_id == sub.parent_id, H.node_id == str(sub.node_id))
     if not ok:
+        H = models.DeploymentHistory
         session.execute(
-            sa.update(H).where(*where, H.status == 'running')
+            sa.update(H).where(H.task_id == sub.parent_id,
+                               H.node_id == str(sub.node_id),
+                               H.status == 'running')
             .values(status='error', time_end=now,
                     custom={'error_msg': message})
             .execution_options(synchronize_session=False))
+    _skip_unreported(session, [(sub, now)], UNREPORTED if ok else message)
+
+
+def _skip_unreported(session, ended, reason):
+    """The pending agent rows of each ``(subtask, when)`` end
+    ``skipped`` with ``reason`` (one executemany)."""
+    params = [{'t': sub.parent_id, 'n': str(sub.node_id), 'at': when}
+              for sub, when in ended if sub.node_id is not None]
+    if not params:
+        return
+    H = models.DeploymentHistory.__table__
     session.execute(
-        sa.update(H).where(*where, H.status == 'pending')
-        .values(status='skipped', time_start=now, time_end=now,
-                custom={'error_msg': message if not ok else
-                        'not reported by the node agent'})
-        .execution_options(synchronize_session=False))
+        sa.update(H).where(H.c.task_id == sa.bindparam('t'),
+                           H.c.node_id == sa.bindparam('n'),
+                           H.c.status == 'pending')
+        .values(status='skipped', time_start=sa.bindparam('at'),
+                time_end=sa.bindparam('at'),
+                custom={'error_msg': reason}), params)
 
 
 def agents_finished(session, tasks, events, nodes):

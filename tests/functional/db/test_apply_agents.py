@@ -93,6 +93,33 @@ def test_agent_results_settle_subtasks_and_vote(db):
     assert db.get_task(subs[6])['result_status'] == 'failure'
 
 
+def test_provisioned_reports_skip_each_nodes_unreported_steps(db):
+    """Simulated agents' ``provisioned`` (no steps), several in a batch:
+    each node's pending steps end skipped at its own report's time; a
+    step already reported keeps its status, another task's rows theirs."""
+    other = start(db, action='inspect_nodes', node_ids=(7,))
+    task = start(db, node_ids=(5, 6))
+    db.apply_events([ev.SubtaskAwaitingAgent(
+        task['uuid'], sub['uuid'], T(2), T(600), 'power cycled')
+        for sub in task['subtasks']] + [ev.GraphTaskChanged(
+            task['uuid'], '5', 'boot', 'ready', T(20), started_at=T(3))])
+    db.apply_events([ev.NodeProvisioned(5, T(30)),
+                     ev.NodeProvisioned(6, T(40))])
+    rows = {(r['node_id'], r['task_name']): r
+            for r in db.get_history(task['id'])}
+    assert rows[('5', 'boot')]['status'] == 'ready'
+    for (node, step), row in rows.items():
+        if (node, step) == ('5', 'boot'):
+            continue
+        when = T(30) if node == '5' else T(40)
+        assert (row['status'], row['time_start'], row['time_end'],
+                row['custom']) == (
+            'skipped', when, when,
+            {'error_msg': 'not reported by the node agent'}), (node, step)
+    assert {r['status'] for r in db.get_history(other['id'])} == {'pending'}
+    assert db.get_task(task['id'])['result_status'] == 'success'
+
+
 def test_a_wipe_returns_the_node_to_discover_powered_off(db):
     db.sync_nodes([{'id': 5, 'name': 'node05'}], 'file:///site.yaml')
     task = db.get_task(db.start_task(
