@@ -142,12 +142,14 @@ class Connection(abc.ABC):
             ``null`` for the sync node, ``-`` for a never-run graph task;
             ``time_start`` a datetime or None): only rows after it.
         :returns: ``{'columns': [...], 'rows': [[...], ...], 'next':
-            marker dict or None}``; values JSON-safe (times as
-            ``2026-11-22T10:00:01.123456Z``), ``next`` None on the last
-            page. ``layout`` ``json``: ``rows_json``, the rows as one JSON
-            text, instead of ``rows``; ``columns``: ``columns_json``, one
-            JSON text of a list of values per column (in ``columns``
-            order).
+            marker dict or None, 'widest': int}``; values JSON-safe
+            (times as ``2026-11-22T10:00:01.123456Z``), ``next`` None on
+            the last page, ``widest`` the length of the longest JSON text
+            among the rows' ``custom`` and ``summary`` values (at least;
+            for the manager's output caps, not the API). ``layout``
+            ``json``: ``rows_json``, the rows as one JSON text, instead of
+            ``rows``; ``columns``: ``columns_json``, one JSON text of a
+            list of values per column (in ``columns`` order).
         :raises: TaskNotFound.
         """
 

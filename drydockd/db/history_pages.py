@@ -58,18 +58,21 @@ def page(scan, missing, nodes, statuses, include_summary, limit, marker,
          layout='rows'):
     """One page.
 
-    :param scan: ``scan(limit)`` -> ``(rows, text, more, last)``: up to
-        ``limit`` rows after ``marker`` as lists (or ``text``, the
-        database's JSON text in ``layout``), whether more follow, and the
-        last row (for the next marker) when they do.
+    :param scan: ``scan(limit)`` -> ``(rows, text, more, last,
+        widest)``: up to ``limit`` rows after ``marker`` as lists (or
+        ``text``, the database's JSON text in ``layout``), whether more
+        follow, the last row (for the next marker) when they do, and the
+        length of the longest JSON text among the rows' ``custom`` and
+        ``summary`` values (the page's ``widest``: the manager cuts a
+        page's outputs only when one may be over its limit).
     :param missing: ``missing(after, limit)`` -> names of graph tasks
         with no row, sorted, after the name ``after``.
     """
     columns = list(PAGE_COLUMNS) + (['summary'] if include_summary else [])
-    rows, text, last, more = [], None, None, False
+    rows, text, last, more, widest = [], None, None, False, 0
     in_surrogates = marker is not None and marker[1] == SURROGATE_NODE
     if not in_surrogates:
-        rows, text, more, last = scan(limit)
+        rows, text, more, last, widest = scan(limit)
     if not more and surrogates_wanted(nodes, statuses):
         after = marker[2] if in_surrogates else None
         names = missing(after, limit + 1 - len(rows))
@@ -82,7 +85,7 @@ def page(scan, missing, nodes, statuses, include_summary, limit, marker,
         del rows[limit:]
         last = rows[-1] if more else None
     return dict(_body(rows, text, layout, len(columns)), columns=columns,
-                next=None if last is None else {
+                widest=widest, next=None if last is None else {
                     'time_start': last[3], 'node_id': last[1],
                     'task_name': last[0]})
 
@@ -104,14 +107,16 @@ def missing_names(graph_names, names, after, seen_of, limit):
 
 
 def listed(rows, limit):
-    """Rows read one more than ``limit`` (whether a page follows) as a
-    ``scan`` result, their JSON columns decoded."""
+    """Rows read one more than ``limit`` (whether a page follows), their
+    JSON columns as text, as a ``scan`` result with those decoded."""
     rows = [list(r) for r in rows]
-    for row in rows:
-        row[5:] = map(decoded, row[5:])
     more = len(rows) > limit
     del rows[limit:]
-    return rows, None, more, rows[-1] if more else None
+    widest = max((len(text) for row in rows for text in row[5:] if text),
+                 default=0)
+    for row in rows:
+        row[5:] = map(decoded, row[5:])
+    return rows, None, more, rows[-1] if more else None, widest
 
 
 def _body(rows, text, layout, width):

@@ -11,12 +11,14 @@ database keeps what was reported):
   :data:`MARK`;
 - a mapping or list whose content is over the limit keeps its first
   items up to it, and a cut mapping gets ``"truncated": true``;
-- every value counts its characters (keys included), numbers and the
-  like count as a few, so a mapping of many small items is bounded too.
+- every value counts its characters (keys included), a number,
+  boolean or null those of its JSON text, so a mapping of many small
+  items is bounded too, and no value counts more characters than its
+  JSON text has (which lets the manager pass on a page of JSON text
+  whose longest value is within the limit without decoding it).
 """
 
 MARK = ' [truncated]'
-SCALAR = 8          # what a number, boolean or null counts
 
 
 def text(value, limit):
@@ -55,7 +57,13 @@ def _size(value, limit):
             if total > limit:
                 break
         return total
-    return SCALAR
+    return _scalar(value)
+
+
+def _scalar(value):
+    """Characters of a number's, boolean's or null's JSON text (``str``
+    has as many: ``True``/``true``, ``None``/``null``)."""
+    return len(str(value))
 
 
 def _cut(value, left):
@@ -82,4 +90,4 @@ def _cut(value, left):
             out.append(cut)
             used += size
         return out, used
-    return value, SCALAR
+    return value, _scalar(value)

@@ -85,8 +85,7 @@ def page(session, task_id, nodes, statuses, names, include_summary, limit,
             stmt = stmt.where(_after(marker))
         if session.get_bind().dialect.name == 'postgresql':
             written = _columnar if layout == 'columns' else _aggregated
-            text, more, last = written(session, stmt, limit)
-            return [], text, more, last
+            return [], *written(session, stmt, limit)
         # Core, not the ORM: these are plain columns, and the ORM's row
         # loading would cost as much as everything else on the page. One
         # row more than the page tells whether another page follows.
@@ -105,7 +104,8 @@ def _aggregated(session, stmt, limit):
 
     Nothing is built per row in Python: the manager passes the text on
     (RPC 1.5), and the reader decodes it in C. Returns the text, whether
-    more rows follow, and the page's last row (decoded, for the marker).
+    more rows follow, the page's last row (decoded, for the marker) and
+    its widest output (``_widest``).
     """
     from sqlalchemy.dialects import postgresql  # not for SQLite's CLI reads
     numbered = stmt.add_columns(sa.func.row_number().over(
@@ -118,11 +118,19 @@ def _aggregated(session, stmt, limit):
         return sa.cast(sa.func.json_agg(postgresql.aggregate_order_by(
             row, rn)).filter(*where), sa.Text)
 
-    text, count, last = session.connection().execute(sa.select(
+    text, count, last, widest = session.connection().execute(sa.select(
         sa.func.coalesce(agg(rn <= limit), '[]'), sa.func.count(),
-        agg(rn == limit))).one()
+        agg(rn == limit), _widest(numbered.c))).one()
     more = count > limit
-    return text, more, json.loads(last)[0] if more else None
+    return text, more, json.loads(last)[0] if more else None, widest or 0
+
+
+def _widest(columns):
+    """The longest JSON text among the ``custom`` and ``summary`` values
+    of ``columns`` (the row past the page counts too: never less)."""
+    return sa.func.greatest(0, *[
+        sa.func.max(sa.func.length(sa.cast(c, sa.Text)))
+        for c in columns if c.key in ('custom', 'summary')])
 
 
 def _columnar(session, stmt, limit):
@@ -135,24 +143,28 @@ def _columnar(session, stmt, limit):
     The aggregate reads the rows as the subquery's ``ORDER BY ... LIMIT``
     hands them over (nothing is joined or run in parallel below a
     ``Limit``); the paging tests compare every page with the ordered
-    whole history. Returns the text, whether more rows follow, and the
-    page's last row (its name, node and start, for the marker).
+    whole history. Returns the text, whether more rows follow, the
+    page's last row (its name, node and start, for the marker) and its
+    widest output (``_widest``).
     """
     from sqlalchemy.dialects import postgresql  # not for SQLite's CLI reads
     scan = stmt.limit(limit + 1).subquery()
-    arrays = sa.select(sa.func.count().label('n'), *[
+    arrays = sa.select(sa.func.count().label('n'),
+                       _widest(scan.c).label('widest'), *[
         postgresql.array_agg(c).label(c.key) for c in scan.c]).subquery()
-    values = [c for c in arrays.c if c.key != 'n']
+    values = [c for c in arrays.c if c.key not in ('n', 'widest')]
     names, node_ids, starts = (arrays.c.task_name, arrays.c.node_id,
                                arrays.c.time_start)
-    text, count, name, node_id, start = session.connection().execute(
+    text, count, widest, name, node_id, start = session.connection().execute(
         sa.select(sa.cast(sa.func.json_build_array(*[
             sa.func.to_json(c[1:limit]) for c in values]), sa.Text),
-            arrays.c.n, names[limit], node_ids[limit], starts[limit])).one()
+            arrays.c.n, arrays.c.widest, names[limit], node_ids[limit],
+            starts[limit])).one()
     if not count:
-        return json.dumps([[] for _ in values]), False, None
+        return json.dumps([[] for _ in values]), False, None, 0
     more = count > limit
-    return text, more, [name, node_id, None, start] if more else None
+    return (text, more, [name, node_id, None, start] if more else None,
+            widest)
 
 
 def _page_columns(session, include_summary):

@@ -277,7 +277,7 @@ def test_next_is_none_exactly_on_the_last_page(db, task_id):
                              'task_name': 'netconfig'}
     assert db.get_history_page(task_id, 5, marker=_marker(short)) == {
         'columns': list(history_pages.PAGE_COLUMNS), 'next': None,
-        'rows': [['never_ran', '-', 'skipped', None, None, {}]]}
+        'widest': 0, 'rows': [['never_ran', '-', 'skipped', None, None, {}]]}
     assert db.get_history_page(task_id, 5, marker=(None, '-', 'never_ran')
                                )['rows'] == []
 

@@ -52,3 +52,28 @@ def test_every_form_is_cut_and_marked(site, task_id, cap):
     [whole] = [r for r in site.db.get_history(task_id, names=['chatty'],
                                               include_summary=True)]
     assert len(whole['summary']['stdout_tail']) == 50000
+
+
+@pytest.fixture(scope='module')
+def numerous_task_id(site):
+    """A task whose one output is many tiny values, over the limit only
+    together: no long string anywhere on its page."""
+    task = site.db.start_task({'action': 'deploy_nodes', 'graph': {
+        'tasks_graph': {}, 'task_names': ['numerous']}}, [],
+        [('6', 'numerous')])
+    when = schemas.parse_time('2026-11-22T10:00:01.000000Z')
+    report = schemas.report('deploy_resp', task['uuid'], nodes=[
+        schemas.node_entry('6', when, 'numerous', 'ready',
+                           summary={'lines': ['ok'] * LIMIT})])
+    site.db.apply_events(translate.translate(report, schemas.utcnow()))
+    return task['id']
+
+
+@pytest.mark.parametrize('cap', ['1.0', '1.4', '1.5', '1.6'])
+def test_many_small_values_are_cut_too(site, numerous_task_id, cap):
+    api = client_lib.Client(site.transport, topic=site.topic, user='tester',
+                            version_cap=cap, timeout=30)
+    [row] = api.get_deployment_history(numerous_task_id,
+                                       include_summary=True)
+    assert row['summary']['truncated'] is True
+    assert 0 < len(row['summary']['lines']) < LIMIT

@@ -29,7 +29,7 @@ def test_a_long_string_is_cut_and_marked():
 def test_every_shape_is_bounded(value):
     out = caps.bound(value, 1000)
     assert out['truncated'] is True
-    assert caps._size(out, 10 ** 9) <= 1000 + len('truncated') + caps.SCALAR
+    assert caps._size(out, 10 ** 9) <= 1000 + len('truncatedTrue')
     assert len(repr(out)) < 5000
 
 
@@ -86,18 +86,47 @@ def test_node_errors_are_cut():
     assert len(out['error_msg']) == 300
 
 
-def test_json_text_pages_pass_through_unless_long():
+def _text_page(rows):
+    """A 1.5 page as the database writes it: text and widest output."""
+    import json
+    return {'columns': [], 'next': None, 'rows_json': json.dumps(rows),
+            'widest': max(len(json.dumps(v)) for r in rows for v in r[5:])}
+
+
+def test_json_text_pages_pass_through_unless_an_output_may_be_long():
     import json
     rows = [['t', '5', 'ready', None, None, {'a': 'b'},
              {'stdout_tail': 'ok'}]] * 50
-    text = json.dumps(rows)
-    page = {'columns': [], 'next': None, 'rows_json': text}
-    assert views.history_page(page, 300)['rows_json'] is text
-    for long_out in ('s' * 5000, '"' * 5000):
-        rows[7:8] = [['t', '6', 'error', None, None, {},
-                      {'stdout_tail': long_out}]]
-        page = {'columns': [], 'next': None, 'rows_json': json.dumps(rows)}
-        got = json.loads(views.history_page(page, 300)['rows_json'])
-        assert got[7][6]['truncated'] is True
-        assert len(got[7][6]['stdout_tail']) <= 300
+    page = _text_page(rows)
+    text = page['rows_json']
+    out = views.history_page(page, 300)
+    assert out['rows_json'] is text and 'widest' not in out
+    # One long string, escaped quotes, or many small values over the
+    # limit together (each under it).
+    for long_out in ({'stdout_tail': 's' * 5000},
+                     {'stdout_tail': '"' * 5000},
+                     {'exit_codes': [0] * 3000},
+                     {'lines': ['ok'] * 3000}):
+        rows[7:8] = [['t', '6', 'error', None, None, {}, long_out]]
+        got = json.loads(views.history_page(_text_page(rows),
+                                            300)['rows_json'])
+        assert got[7][6]['truncated'] is True, long_out.keys()
+        assert caps._size(got[7][6], 10 ** 9) <= 300 + len('truncatedTrue')
         assert got[0][6] == {'stdout_tail': 'ok'}
+    # A page without the database's figure is cut whenever it is long.
+    page = _text_page(rows)
+    del page['widest']
+    got = json.loads(views.history_page(page, 300)['rows_json'])
+    assert got[7][6]['truncated'] is True
+
+
+def test_no_value_counts_more_than_its_json_text():
+    """What lets a page whose longest output text is within the limit
+    pass uncut (views._bounded_text)."""
+    import json
+    for value in ({'exit_code': 0, 'ok': True, 'none': None, 'x': 1.5},
+                  [0] * 100, {'k%d' % i: i for i in range(100)},
+                  {'s': 'é"\\' * 10, 'nested': [[], {}, [False]]}):
+        assert caps._size(value, 10 ** 9) <= len(json.dumps(value))
+        assert caps._size(value, 10 ** 9) <= len(json.dumps(
+            value, separators=(',', ':'), ensure_ascii=False))
