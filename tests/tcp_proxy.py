@@ -90,7 +90,9 @@ class FreezableProxy:
                     if not data:
                         return
                     peer[sock].sendall(data)
-        except OSError:
+        except (OSError, ValueError):
+            # ValueError: select() on a socket another thread closed (its
+            # descriptor is -1 by then).
             return
         finally:
             client.close()
