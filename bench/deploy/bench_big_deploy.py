@@ -41,7 +41,6 @@ import sys
 import tempfile
 import time
 import uuid
-import warnings
 
 import sqlalchemy as sa
 
@@ -51,8 +50,6 @@ from benchlib import Site, chain_graph  # noqa: E402
 
 TASKS = 50
 STAGES = (17, 34)
-# oslo.messaging imports eventlet, whose deprecation banner is noise here.
-warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
 
 
 def design(nodes, tasks=TASKS):

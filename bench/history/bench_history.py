@@ -52,7 +52,6 @@ import sys
 import threading
 import time
 import uuid
-import warnings
 
 import psycopg2
 
@@ -154,7 +153,6 @@ class RssSampler(threading.Thread):
 
 
 def _client(url, version_cap):
-    warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
     from oslo_config import cfg
     import oslo_messaging as messaging
 

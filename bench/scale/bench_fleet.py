@@ -50,7 +50,6 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 
 import sqlalchemy as sa
 import yaml
@@ -67,7 +66,6 @@ CLI_TARGET_S = 0.5
 # they take what the master node's processes leave, below the executor's
 # and receiver's Nice= (5).
 FAKEBMC_NICE = 10
-warnings.filterwarnings('ignore', message=r'(?s).*Eventlet is deprecated')
 
 
 # -- the receiver, recording its lag ----------------------------------------

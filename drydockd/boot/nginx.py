@@ -61,6 +61,13 @@ http {{
 _TEMPS = ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi')
 
 
+def _server(listen, upstream, files_dir, images_dir, access_log):
+    return SERVER.format(listen=listen, upstream=upstream,
+                         files_dir=files_dir.rstrip('/'),
+                         images_dir=images_dir.rstrip('/'),
+                         access_log=access_log)
+
+
 def config_text(listen, upstream, files_dir, images_dir,
                 access_log='/var/log/nginx/drydock-boot.log'):
     """An nginx ``server`` block.
@@ -70,10 +77,7 @@ def config_text(listen, upstream, files_dir, images_dir,
     :param upstream: ``address:port`` of drydock's own HTTP service.
     """
     return ('# Written by drydock-manage boot nginx-config; do not edit.\n'
-            + SERVER.format(listen=listen, upstream=upstream,
-                            files_dir=files_dir.rstrip('/'),
-                            images_dir=images_dir.rstrip('/'),
-                            access_log=access_log))
+            + _server(listen, upstream, files_dir, images_dir, access_log))
 
 
 def whole_config_text(listen, upstream, files_dir, images_dir,
@@ -87,10 +91,7 @@ def whole_config_text(listen, upstream, files_dir, images_dir,
         nginx's own).
     :param user: the workers' user (default: nginx's own).
     """
-    server = SERVER.format(listen=listen, upstream=upstream,
-                           files_dir=files_dir.rstrip('/'),
-                           images_dir=images_dir.rstrip('/'),
-                           access_log=access_log)
+    server = _server(listen, upstream, files_dir, images_dir, access_log)
     temp = ''.join('    %s_temp_path %s/%s;\n' % (name, temp_dir, name)
                    for name in _TEMPS) if temp_dir else ''
     return WHOLE.format(user='user %s;\n' % user if user else '', pid=pid,

@@ -193,7 +193,8 @@ class RedfishDriver(bounds.RetriedCalls, base.PowerInterface,
             except sushy_exc.ServerSideError as exc:
                 kind = 'error'
                 detail = bounds.scrub(f'HTTP {exc.status_code}: '
-                                f'{exc.detail or "server error"}', node)
+                                      f'{exc.detail or "server error"}',
+                                      node)
             except sushy_exc.HTTPError as exc:
                 raise exception.OOBError(node=node.name, reason=bounds.scrub(
                     f'HTTP {exc.status_code}: {exc.detail or exc.code}',

@@ -122,7 +122,7 @@ def _aggregated(session, stmt, limit):
         sa.func.coalesce(agg(rn <= limit), '[]'), sa.func.count(),
         agg(rn == limit), _widest(numbered.c))).one()
     more = count > limit
-    return text, more, json.loads(last)[0] if more else None, widest or 0
+    return text, more, json.loads(last)[0] if more else None, widest
 
 
 def _widest(columns):
